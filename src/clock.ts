@@ -1,0 +1,67 @@
+/**
+ * Time as the library sees it. Everything that waits (the idle watchdog,
+ * backoff, connection age) goes through a {@linkcode Clock}, so tests inject
+ * a manual clock and never sleep.
+ *
+ * @module
+ */
+
+/** A source of time and timers. */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /**
+   * Calls `fn` once after `ms` milliseconds.
+   *
+   * @returns A function that cancels the timer (calling it twice is harmless).
+   */
+  setTimeout(fn: () => void, ms: number): () => void;
+}
+
+/**
+ * The real clock: `Date.now()` and the global `setTimeout`.
+ *
+ * @example
+ * ```ts
+ * import { systemClock } from "@eventstreams/client";
+ * const cancel = systemClock.setTimeout(() => {}, 1000);
+ * cancel();
+ * ```
+ */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(fn: () => void, ms: number): () => void {
+    const id = setTimeout(fn, ms);
+    return () => clearTimeout(id);
+  },
+};
+
+/**
+ * Waits `ms` milliseconds on `clock`, or rejects with the signal's reason as
+ * soon as `signal` aborts. Leaves no timer behind either way.
+ *
+ * @param clock The clock to wait on.
+ * @param ms How long to wait, in milliseconds.
+ * @param signal Ends the wait early.
+ * @returns A promise that resolves after `ms`.
+ *
+ * @example
+ * ```ts
+ * import { sleep, systemClock } from "@eventstreams/client";
+ * await sleep(systemClock, 0);
+ * ```
+ */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      cancel();
+      reject(signal!.reason);
+    };
+    const cancel = clock.setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

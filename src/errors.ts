@@ -1,0 +1,113 @@
+/**
+ * Error classes thrown by the library. Each names what happened, the
+ * offending value, and what to do about it.
+ *
+ * @module
+ */
+
+/**
+ * The byte stream is not a usable Server-Sent Events stream, for example a
+ * frame longer than {@linkcode SseParseStreamOptions.maxFrameBytes}.
+ *
+ * @example Catching a parse error
+ * ```ts
+ * import { SseParseError } from "@eventstreams/client";
+ * const error = new SseParseError("Cannot parse frame: it exceeds maxFrameBytes (8388608)");
+ * console.assert(error.name === "SseParseError");
+ * ```
+ */
+export class SseParseError extends Error {
+  /**
+   * Creates an SseParseError.
+   *
+   * @param message What went wrong, with the offending value.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SseParseError";
+  }
+}
+
+/**
+ * A text that should be a KafkaSSE event id (a `Last-Event-ID` value) is not
+ * one. The message quotes the offending text.
+ *
+ * @example Catching a cursor error
+ * ```ts
+ * import { CursorError } from "@eventstreams/client";
+ * const error = new CursorError("Cannot parse Last-Event-ID: expected a JSON array, got 'abc'");
+ * console.assert(error.name === "CursorError");
+ * ```
+ */
+export class CursorError extends Error {
+  /**
+   * Creates a CursorError.
+   *
+   * @param message What went wrong, quoting the offending text.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CursorError";
+  }
+}
+
+/**
+ * The server answered with a status that retrying cannot fix (400, 404, or
+ * a response that is not an event stream). Carries the status and body.
+ *
+ * @example Inspecting an HTTP error
+ * ```ts
+ * import { EventStreamsHttpError } from "@eventstreams/client";
+ * const error = new EventStreamsHttpError(
+ *   "https://stream.wikimedia.org/v2/stream/nope",
+ *   400,
+ *   '{"status":400,"type":"not_found","title":"Stream Not Found"}',
+ * );
+ * console.assert(error.status === 400);
+ * console.assert(error.message.includes("Stream Not Found"));
+ * ```
+ */
+export class EventStreamsHttpError extends Error {
+  /** The HTTP status code of the response. */
+  readonly status: number;
+  /** The response body as text (truncated to 4 KiB). */
+  readonly body: string;
+  /** The URL that was requested. */
+  readonly url: string;
+
+  /**
+   * Creates an EventStreamsHttpError.
+   *
+   * @param url The URL that was requested.
+   * @param status The HTTP status of the response.
+   * @param body The response body as text.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(url: string, status: number, body: string, options?: ErrorOptions) {
+    const shown = body.length > 4096 ? body.slice(0, 4096) + "…" : body;
+    super(
+      `EventStreams answered ${status} for ${url}: ${summarizeBody(shown)}`,
+      options,
+    );
+    this.name = "EventStreamsHttpError";
+    this.status = status;
+    this.body = shown;
+    this.url = url;
+  }
+}
+
+/** Picks the server's `title` and `detail` out of a JSON error body, else the raw text. */
+function summarizeBody(body: string): string {
+  try {
+    const parsed = JSON.parse(body);
+    if (parsed && typeof parsed === "object") {
+      const parts = [parsed.title, parsed.detail].filter((p) => typeof p === "string" && p);
+      if (parts.length > 0) return parts.join(": ");
+    }
+  } catch {
+    // Not JSON: show the text as it is.
+  }
+  return body.trim() === "" ? "(empty body)" : body.trim();
+}

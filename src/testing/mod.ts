@@ -1,0 +1,7 @@
+/**
+ * Test harness for EventStreams consumers: a manual clock, cassettes
+ * (record/replay of real sessions) and a local emulator of the server.
+ *
+ * @module
+ */
+export * from "./manual_clock.ts";
