@@ -6,3 +6,7 @@
  */
 export * from "./src/errors.ts";
 export * from "./src/clock.ts";
+export * from "./src/cursor.ts";
+export * from "./src/types.ts";
+export * from "./src/streams.ts";
+export * from "./src/events.generated.ts";
