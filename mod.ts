@@ -10,3 +10,7 @@ export * from "./src/cursor.ts";
 export * from "./src/types.ts";
 export * from "./src/streams.ts";
 export * from "./src/events.generated.ts";
+export * from "./src/client.ts";
+export * from "./src/backoff.ts";
+export * from "./src/dedupe.ts";
+export * from "./src/filter.ts";
