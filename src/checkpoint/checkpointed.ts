@@ -1,0 +1,150 @@
+/**
+ * Saves a stream's cursor to a {@linkcode CheckpointStore} as the consumer
+ * finishes processing events.
+ *
+ * @module
+ */
+
+import { type Clock, systemClock } from "../clock.ts";
+import type { CheckpointStore } from "./store.ts";
+
+/** What {@linkcode checkpointed} needs from a stream: events, and the cursor after the last one. */
+export interface CheckpointSource<E> extends AsyncIterable<E> {
+  /** The `Last-Event-ID` after the last event handed out (`""` before any). */
+  readonly cursor: string;
+}
+
+/** Options for {@linkcode checkpointed}. */
+export interface CheckpointedOptions {
+  /**
+   * Save after this many processed events.
+   *
+   * @default 1
+   */
+  every?: number;
+  /**
+   * Also save when this many milliseconds passed since the last save, checked
+   * when an event finishes processing (there is no background timer).
+   * `undefined` means no time trigger.
+   *
+   * @default undefined
+   */
+  intervalMs?: number;
+  /**
+   * Time source for `intervalMs`.
+   *
+   * @default systemClock
+   */
+  clock?: Clock;
+}
+
+/**
+ * Yields the events of `stream` and saves `stream.cursor` to `store` as they
+ * are processed. An event counts as processed when the loop asks for the
+ * next one.
+ *
+ * Guarantee: **at-least-once**. An event is never skipped across restarts
+ * (resume with `eventStream(..., { cursor: await store.load() })`); events
+ * processed after the last completed save are delivered again after a crash.
+ * With `every: 1` (the default) that is at most the one event in flight.
+ * It is not exactly-once: processing and the save are two steps. For
+ * exactly-once, commit your results and the cursor in one transaction
+ * (see `KvCheckpointStore.stage`).
+ *
+ * When the loop ends early (`break`, `return` or an exception), the saved
+ * cursor is the one from *before* the last event handed out, because that
+ * event may not have been processed. If it was (for example you `break`
+ * after handling it), call `store.save(stream.cursor)` after the loop.
+ * When the stream ends by itself, the final cursor is saved.
+ *
+ * @param stream An `EventStream` (anything iterable with a `cursor`).
+ * @param store Where to save the cursor.
+ * @param options See {@linkcode CheckpointedOptions}.
+ * @returns An async iterator over the same events.
+ * @throws {RangeError} When `every` is not a positive integer or
+ *   `intervalMs` is negative.
+ *
+ * @example Resume where the last run stopped
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkpointed, MemoryCheckpointStore } from "@eventstreams/client/checkpoint";
+ *
+ * // Stand-in for eventStream("recentchange", { userAgent, cursor: await store.load() }).
+ * function fakeStream(from: number) {
+ *   let offset = from;
+ *   return {
+ *     get cursor() {
+ *       return `[{"topic":"eqiad.mediawiki.recentchange","partition":0,"offset":${offset}}]`;
+ *     },
+ *     async *[Symbol.asyncIterator]() {
+ *       while (offset < from + 3) yield { meta: { offset: offset++ } };
+ *     },
+ *   };
+ * }
+ * const store = new MemoryCheckpointStore();
+ * for await (const event of checkpointed(fakeStream(0), store)) {
+ *   assert.equal(typeof event.meta.offset, "number");
+ * }
+ * assert.ok((await store.load())?.includes('"offset":3'));
+ * ```
+ */
+export function checkpointed<E>(
+  stream: CheckpointSource<E>,
+  store: CheckpointStore,
+  options: CheckpointedOptions = {},
+): AsyncGenerator<E, void, undefined> {
+  const every = options.every ?? 1;
+  if (!Number.isInteger(every) || every < 1) {
+    throw new RangeError(
+      `Cannot checkpoint every ${every} events: expected a positive integer`,
+    );
+  }
+  const intervalMs = options.intervalMs;
+  if (intervalMs !== undefined && !(intervalMs >= 0)) {
+    throw new RangeError(
+      `Cannot checkpoint every ${intervalMs} ms: expected a non-negative number`,
+    );
+  }
+  const clock = options.clock ?? systemClock;
+  return run(stream, store, every, intervalMs, clock);
+}
+
+async function* run<E>(
+  stream: CheckpointSource<E>,
+  store: CheckpointStore,
+  every: number,
+  intervalMs: number | undefined,
+  clock: Clock,
+): AsyncGenerator<E, void, undefined> {
+  let saved = stream.cursor;
+  let completed = stream.cursor;
+  let unsaved = 0;
+  let lastSaveAt = clock.now();
+  let finished = false;
+  const save = async (cursor: string): Promise<void> => {
+    if (cursor === "" || cursor === saved) return;
+    await store.save(cursor);
+    saved = cursor;
+    unsaved = 0;
+    lastSaveAt = clock.now();
+  };
+  try {
+    for await (const event of stream) {
+      const cursor = stream.cursor;
+      yield event;
+      // The consumer asked for the next event: this one is processed.
+      completed = cursor;
+      unsaved++;
+      if (
+        unsaved >= every ||
+        (intervalMs !== undefined && clock.now() - lastSaveAt >= intervalMs)
+      ) {
+        await save(completed);
+      }
+    }
+    finished = true;
+  } finally {
+    // At the stream's own end every event was processed (and filtered ones count too).
+    await save(finished ? stream.cursor : completed);
+  }
+}

@@ -1,0 +1,431 @@
+/**
+ * Command-line parsing for `eventstreams` subcommands (`node:util`
+ * `parseArgs`), turning flags into checked options. Every mistake is a
+ * {@linkcode UsageError} (exit code 2) whose message names the value and
+ * says what to do.
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { Cursor } from "../cursor.ts";
+import { parseDuration, parseSince } from "./duration.ts";
+import { type MatchCondition, parseMatch } from "./filters.ts";
+
+/**
+ * The command line is wrong: unknown flag, bad value, missing argument.
+ * The CLI prints the message and exits with code 2.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UsageError } from "./args.ts";
+ *
+ * assert.equal(new UsageError("Invalid --max '0'").name, "UsageError");
+ * ```
+ */
+export class UsageError extends Error {
+  /**
+   * Creates a UsageError.
+   *
+   * @param message What is wrong and what to do.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UsageError";
+  }
+}
+
+/** Output formats of `eventstreams tail`. */
+export type OutputFormat = "ndjson" | "pretty";
+
+/** `eventstreams tail` options after parsing and checking. */
+export interface TailArgs {
+  /** Stream names or aliases as given (comma lists split). */
+  streams: string[];
+  /** Start time (from `--since`). */
+  since?: Date;
+  /** Start cursor (from `--cursor`), checked to be a KafkaSSE id. */
+  cursor?: string;
+  /** Checkpoint file (from `--checkpoint`). */
+  checkpoint?: string;
+  /** Save the checkpoint after this many events. */
+  checkpointEvery: number;
+  /** Also save when this many ms passed since the last save (checked per event). */
+  checkpointIntervalMs?: number;
+  /** Stop after this many events. */
+  max?: number;
+  /** Reconnect when nothing arrives for this long. */
+  idleTimeoutMs?: number;
+  /** The User-Agent (flag, else `EVENTSTREAMS_USER_AGENT`). */
+  userAgent: string;
+  /** Server base URL. */
+  baseUrl?: string;
+  /** Wiki database names to keep. */
+  wiki: string[];
+  /** Domains to keep. */
+  domain: string[];
+  /** Change kinds to keep. */
+  type: string[];
+  /** Namespace ids to keep. */
+  namespace: number[];
+  /** Bot selection. */
+  bot?: boolean;
+  /** `--match` conditions. */
+  match: MatchCondition[];
+  /** Keep canary events. */
+  canary: boolean;
+  /** Output format; `undefined` picks by whether stdout is a terminal. */
+  format?: OutputFormat;
+  /** Status line: `true` forces it, `false` hides it, `undefined` shows it on a terminal. */
+  status?: boolean;
+  /** Colour: `false` disables it; `undefined` follows the terminal and NO_COLOR. */
+  color?: boolean;
+  /** Accept stream names this client does not know. */
+  allowUnknownStreams: boolean;
+}
+
+/** `eventstreams serve` options. */
+export interface ServeArgs {
+  /** TCP port (0 picks a free one). */
+  port: number;
+  /** Interface to listen on. */
+  hostname: string;
+  /** Fixtures directory to serve instead of the repository's. */
+  fixtures?: string;
+}
+
+/** Environment lookups the parser needs. */
+export interface ArgsEnv {
+  /** Returns an environment variable, or `undefined`. */
+  get(name: string): string | undefined;
+}
+
+/** A parsed subcommand line: either a request for help or the options. */
+export type Parsed<T> = { help: true } | { help: false; options: T };
+
+type Spec = NonNullable<ParseArgsConfig["options"]>;
+
+const TAIL_SPEC = {
+  help: { type: "boolean", short: "h" },
+  since: { type: "string" },
+  cursor: { type: "string" },
+  checkpoint: { type: "string" },
+  "checkpoint-every": { type: "string" },
+  "checkpoint-interval": { type: "string" },
+  max: { type: "string" },
+  "idle-timeout": { type: "string" },
+  "user-agent": { type: "string" },
+  "base-url": { type: "string" },
+  wiki: { type: "string", multiple: true },
+  domain: { type: "string", multiple: true },
+  type: { type: "string", multiple: true },
+  namespace: { type: "string", multiple: true },
+  bot: { type: "boolean" },
+  match: { type: "string", multiple: true },
+  canary: { type: "boolean" },
+  format: { type: "string" },
+  status: { type: "boolean" },
+  color: { type: "boolean" },
+  "allow-unknown-streams": { type: "boolean" },
+} as const satisfies Spec;
+
+const SERVE_SPEC = {
+  help: { type: "boolean", short: "h" },
+  port: { type: "string", short: "p" },
+  hostname: { type: "string" },
+  fixtures: { type: "string" },
+} as const satisfies Spec;
+
+/** The default port of `eventstreams serve`. */
+export const DEFAULT_SERVE_PORT = 8092;
+
+/**
+ * Runs `parseArgs` and rewrites its errors as {@linkcode UsageError}s that
+ * point to the subcommand's `--help`.
+ */
+function parse<S extends Spec>(command: string, spec: S, args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: spec,
+      allowPositionals: true,
+      allowNegative: true,
+      strict: true,
+    });
+  } catch (error) {
+    const node = error as Error & { code?: string };
+    const option = /'(-[^' ]+)/.exec(node.message)?.[1] ?? "";
+    const help = `run 'eventstreams ${command} --help' to see the options`;
+    switch (node.code) {
+      case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+        throw new UsageError(
+          `Unknown option '${option}' for 'eventstreams ${command}'; ${help}`,
+          { cause: error },
+        );
+      case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+        if (/does not take an argument/.test(node.message)) {
+          throw new UsageError(`Option '${option}' takes no value; ${help}`, {
+            cause: error,
+          });
+        }
+        throw new UsageError(
+          `Option '${option}' needs a value (write ${option}=VALUE when the value starts with '-'); ${help}`,
+          { cause: error },
+        );
+      default:
+        throw new UsageError(`${node.message.replace(/\.$/, "")}; ${help}`, {
+          cause: error,
+        });
+    }
+  }
+}
+
+function splitList(values: readonly string[] | undefined): string[] {
+  return (values ?? []).flatMap((value) => value.split(",")).map((v) =>
+    v.trim()
+  ).filter((v) => v !== "");
+}
+
+function positiveInteger(flag: string, text: string, example: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(
+      `Invalid ${flag} '${text}': expected a positive whole number, like ${flag} ${example}`,
+    );
+  }
+  return n;
+}
+
+function duration(flag: string, text: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(text, flag);
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+  if (ms <= 0) {
+    throw new UsageError(
+      `Invalid ${flag} '${text}': expected a duration above zero, like 30s or 15m`,
+    );
+  }
+  return ms;
+}
+
+/**
+ * Parses `eventstreams tail` arguments.
+ *
+ * @param args The arguments after `tail`.
+ * @param env Environment (for `EVENTSTREAMS_USER_AGENT`).
+ * @param nowMs The current time, for relative `--since` values.
+ * @returns Help request, or the checked options.
+ * @throws {UsageError} For any mistake, naming the flag and value.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseTailArgs } from "./args.ts";
+ *
+ * const env = { get: () => undefined };
+ * const parsed = parseTailArgs(
+ *   ["recentchange", "--wiki", "enwiki", "--max", "10", "--user-agent", "bot/1.0 (me@example.org)"],
+ *   env,
+ *   Date.now(),
+ * );
+ * assert.ok(!parsed.help && parsed.options.max === 10);
+ * ```
+ */
+export function parseTailArgs(
+  args: string[],
+  env: ArgsEnv,
+  nowMs: number,
+): Parsed<TailArgs> {
+  const { values, positionals } = parse("tail", TAIL_SPEC, args);
+  if (values.help) return { help: true };
+
+  const streams = splitList(positionals);
+  if (streams.length === 0) {
+    throw new UsageError(
+      "Missing stream name: say which streams to follow, like 'eventstreams tail recentchange' or 'eventstreams tail page-create,page-delete'",
+    );
+  }
+
+  if (values.since !== undefined && values.cursor !== undefined) {
+    throw new UsageError(
+      "Use either --since or --cursor, not both: a cursor already says where each partition resumes",
+    );
+  }
+  let since: Date | undefined;
+  if (values.since !== undefined) {
+    try {
+      since = parseSince(values.since, nowMs);
+    } catch (error) {
+      throw new UsageError((error as Error).message, { cause: error });
+    }
+  }
+  let cursor: string | undefined;
+  if (values.cursor !== undefined) {
+    try {
+      cursor = Cursor.parse(values.cursor).toString();
+    } catch (error) {
+      throw new UsageError(
+        `Invalid --cursor: ${
+          (error as Error).message
+        }; pass a saved stream.cursor or a checkpoint file's content`,
+        { cause: error },
+      );
+    }
+  }
+  if (values.checkpoint === "") {
+    throw new UsageError("Invalid --checkpoint '': expected a file path");
+  }
+  if (values.checkpoint === undefined) {
+    for (const flag of ["checkpoint-every", "checkpoint-interval"] as const) {
+      if (values[flag] !== undefined) {
+        throw new UsageError(`Option '--${flag}' needs --checkpoint FILE`);
+      }
+    }
+  }
+
+  const userAgent = values["user-agent"] ?? env.get("EVENTSTREAMS_USER_AGENT");
+  if (userAgent === undefined || userAgent.trim() === "") {
+    throw new UsageError(
+      "Missing user agent: Wikimedia requires one naming your tool and how to reach you; " +
+        "pass --user-agent 'my-tool/1.0 (https://example.org/my-tool; me@example.org)' or set EVENTSTREAMS_USER_AGENT",
+    );
+  }
+
+  let baseUrl: string | undefined;
+  if (values["base-url"] !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(values["base-url"]);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      throw new UsageError(
+        `Invalid --base-url '${
+          values["base-url"]
+        }': expected an http(s) URL like https://stream.wikimedia.org or http://127.0.0.1:8092`,
+      );
+    }
+    baseUrl = values["base-url"].replace(/\/+$/, "");
+  }
+
+  const namespace = splitList(values.namespace).map((text) => {
+    if (!/^-?\d+$/.test(text)) {
+      throw new UsageError(
+        `Invalid --namespace '${text}': expected an integer namespace id, like 0 (articles), 14 (categories) or --namespace=-1`,
+      );
+    }
+    return Number(text);
+  });
+  const match = (values.match ?? []).map((text) => {
+    try {
+      return parseMatch(text);
+    } catch (error) {
+      throw new UsageError((error as Error).message, { cause: error });
+    }
+  });
+
+  let format: OutputFormat | undefined;
+  if (values.format !== undefined) {
+    if (values.format !== "ndjson" && values.format !== "pretty") {
+      throw new UsageError(
+        `Invalid --format '${values.format}': expected ndjson or pretty`,
+      );
+    }
+    format = values.format;
+  }
+
+  return {
+    help: false,
+    options: {
+      streams,
+      since,
+      cursor,
+      checkpoint: values.checkpoint,
+      checkpointEvery: values["checkpoint-every"] === undefined
+        ? 1
+        : positiveInteger(
+          "--checkpoint-every",
+          values["checkpoint-every"],
+          "100",
+        ),
+      checkpointIntervalMs: values["checkpoint-interval"] === undefined
+        ? undefined
+        : duration("--checkpoint-interval", values["checkpoint-interval"]),
+      max: values.max === undefined
+        ? undefined
+        : positiveInteger("--max", values.max, "100"),
+      idleTimeoutMs: values["idle-timeout"] === undefined
+        ? undefined
+        : duration("--idle-timeout", values["idle-timeout"]),
+      userAgent: userAgent.trim(),
+      baseUrl,
+      wiki: splitList(values.wiki),
+      domain: splitList(values.domain),
+      type: splitList(values.type),
+      namespace,
+      bot: values.bot,
+      match,
+      canary: values.canary ?? false,
+      format,
+      status: values.status,
+      color: values.color,
+      allowUnknownStreams: values["allow-unknown-streams"] ?? false,
+    },
+  };
+}
+
+/**
+ * Parses `eventstreams serve` arguments.
+ *
+ * @param args The arguments after `serve`.
+ * @returns Help request, or the checked options.
+ * @throws {UsageError} For any mistake.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseServeArgs } from "./args.ts";
+ *
+ * const parsed = parseServeArgs(["--port", "0"]);
+ * assert.ok(!parsed.help && parsed.options.port === 0 && parsed.options.hostname === "127.0.0.1");
+ * ```
+ */
+export function parseServeArgs(args: string[]): Parsed<ServeArgs> {
+  const { values, positionals } = parse("serve", SERVE_SPEC, args);
+  if (values.help) return { help: true };
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `Unexpected argument '${
+        positionals[0]
+      }' for 'eventstreams serve'; run 'eventstreams serve --help' to see the options`,
+    );
+  }
+  let port = DEFAULT_SERVE_PORT;
+  if (values.port !== undefined) {
+    port = /^\d+$/.test(values.port) ? Number(values.port) : NaN;
+    if (!(port >= 0 && port <= 65_535)) {
+      throw new UsageError(
+        `Invalid --port '${values.port}': expected a TCP port from 0 to 65535 (0 picks a free one)`,
+      );
+    }
+  }
+  const hostname = values.hostname ?? "127.0.0.1";
+  if (hostname.trim() === "") {
+    throw new UsageError(
+      "Invalid --hostname '': expected an interface such as 127.0.0.1",
+    );
+  }
+  if (values.fixtures === "") {
+    throw new UsageError("Invalid --fixtures '': expected a directory");
+  }
+  return {
+    help: false,
+    options: { port, hostname, fixtures: values.fixtures },
+  };
+}

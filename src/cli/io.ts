@@ -1,0 +1,109 @@
+/**
+ * What the CLI touches of the outside world, injectable for tests:
+ * stdout, stderr, the environment, time, and Ctrl-C.
+ *
+ * @module
+ */
+
+import { type Clock, systemClock } from "../clock.ts";
+
+/** An output the CLI writes to (`Deno.stdout` and `Deno.stderr` fit). */
+export interface CliOutput {
+  /** Writes some bytes, returning how many were written. */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Writes some bytes synchronously, returning how many were written. */
+  writeSync(bytes: Uint8Array): number;
+  /** Whether the output is a terminal. */
+  isTerminal(): boolean;
+}
+
+/** The CLI's view of its process. */
+export interface CliIo {
+  /** Event output. */
+  stdout: CliOutput;
+  /** Messages and the status line. */
+  stderr: CliOutput;
+  /** Environment lookups (`EVENTSTREAMS_USER_AGENT`, `NO_COLOR`). */
+  env: { get(name: string): string | undefined };
+  /** Time source. */
+  clock: Clock;
+  /**
+   * Calls `handler` on Ctrl-C (SIGINT, and SIGTERM where supported).
+   *
+   * @returns A function that stops listening.
+   */
+  onInterrupt(handler: () => void): () => void;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Writes all of `text` (a UTF-8 string) to `output`.
+ *
+ * @param output Where to write.
+ * @param text What to write.
+ */
+export async function writeText(
+  output: CliOutput,
+  text: string,
+): Promise<void> {
+  const bytes = encoder.encode(text);
+  let written = 0;
+  while (written < bytes.length) {
+    written += await output.write(bytes.subarray(written));
+  }
+}
+
+/**
+ * Writes all of `text` to `output` synchronously (for short messages).
+ *
+ * @param output Where to write.
+ * @param text What to write.
+ */
+export function writeTextSync(output: CliOutput, text: string): void {
+  const bytes = encoder.encode(text);
+  let written = 0;
+  while (written < bytes.length) {
+    written += output.writeSync(bytes.subarray(written));
+  }
+}
+
+/**
+ * The real process: `Deno.stdout`, `Deno.stderr`, `Deno.env`, the system
+ * clock and signal listeners. A second Ctrl-C exits at once with code 130.
+ *
+ * @returns The process's I/O.
+ */
+export function denoIo(): CliIo {
+  return {
+    stdout: Deno.stdout,
+    stderr: Deno.stderr,
+    env: {
+      get(name: string): string | undefined {
+        try {
+          return Deno.env.get(name);
+        } catch {
+          return undefined; // No --allow-env: behave as if unset.
+        }
+      },
+    },
+    clock: systemClock,
+    onInterrupt(handler: () => void): () => void {
+      let count = 0;
+      const listener = () => {
+        count++;
+        if (count > 1) Deno.exit(130);
+        handler();
+      };
+      const signals: Deno.Signal[] = Deno.build.os === "windows"
+        ? ["SIGINT"]
+        : ["SIGINT", "SIGTERM"];
+      for (const signal of signals) Deno.addSignalListener(signal, listener);
+      return () => {
+        for (const signal of signals) {
+          Deno.removeSignalListener(signal, listener);
+        }
+      };
+    },
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * `eventstreams serve`: run the local EventStreams emulator.
+ *
+ * @module
+ */
+
+import { type Emulator, serveEmulator } from "../testing/emulator/server.ts";
+import { loadFixtureStreams } from "../testing/emulator/fixtures.ts";
+import type { EmulatorStreams } from "../testing/emulator/stream_set.ts";
+import { parseServeArgs } from "./args.ts";
+import { type CliIo, writeText } from "./io.ts";
+
+/** `eventstreams serve --help`. */
+export const SERVE_HELP =
+  `Run a local emulator of the Wikimedia EventStreams server.
+
+Usage:
+  eventstreams serve [--port <n>] [--hostname <addr>] [--fixtures <dir>]
+
+It serves every public stream the way stream.wikimedia.org does (since, Last-Event-ID,
+KafkaSSE ids, the 400/404/429 errors, :ok first, no heartbeats), from the repository's real
+fixtures (a real mediawiki.page_change.v1 capture and Wikimedia Enterprise test events)
+topped up with seeded generated events; outside a checkout, generated events only. Prints
+one line, 'EventStreams emulator listening on http://127.0.0.1:<port>', then runs until
+Ctrl-C. Point any SSE client at it, or 'eventstreams tail --base-url'.
+
+Options:
+  --port, -p <n>        TCP port (default 8092; 0 picks a free one)
+  --hostname <addr>     Interface to listen on (default 127.0.0.1, loopback only)
+  --fixtures <dir>      Fixtures directory (default: the repository's fixtures/, when present)
+
+Examples:
+  eventstreams serve
+  eventstreams serve --port 0
+  eventstreams tail recentchange --since 2026-09-27T16:15:00Z --base-url http://127.0.0.1:8092 \\
+    --user-agent 'my-tool/1.0 (me@example.org)'
+
+Exit codes: 0 stopped with Ctrl-C, 1 runtime error (port in use, fixtures unreadable),
+2 usage error.
+`;
+
+/**
+ * Finds the fixtures directory shipped next to this module in a checkout
+ * (`../../fixtures/` relative to this file), when it is a local directory.
+ */
+async function defaultFixturesDir(): Promise<string | undefined> {
+  const url = new URL("../../fixtures/", import.meta.url);
+  if (url.protocol !== "file:") return undefined; // Imported from JSR or HTTP: no local fixtures.
+  let path = decodeURIComponent(url.pathname);
+  if (/^\/[A-Za-z]:/.test(path)) path = path.slice(1); // Windows drive letter.
+  try {
+    return (await Deno.stat(path)).isDirectory ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs `eventstreams serve` until Ctrl-C.
+ *
+ * @param args The arguments after `serve`.
+ * @param io The process's I/O.
+ * @returns The exit code.
+ * @throws {UsageError} For a bad command line.
+ */
+export async function runServe(args: string[], io: CliIo): Promise<number> {
+  const parsed = parseServeArgs(args);
+  if (parsed.help) {
+    await writeText(io.stdout, SERVE_HELP);
+    return 0;
+  }
+  const options = parsed.options;
+  const dir = options.fixtures ?? await defaultFixturesDir();
+  const streams: EmulatorStreams | undefined = dir === undefined
+    ? undefined
+    : await loadFixtureStreams(dir);
+
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => stop = resolve);
+  const stopListening = io.onInterrupt(() => stop());
+  let emulator: Emulator;
+  try {
+    emulator = serveEmulator({
+      streams,
+      hostname: options.hostname,
+      port: options.port,
+    });
+  } catch (error) {
+    stopListening();
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Error(
+        `Cannot listen on ${options.hostname}:${options.port}: the port is in use; pick another with --port, or --port 0 for a free one`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  try {
+    await writeText(
+      io.stdout,
+      `EventStreams emulator listening on ${emulator.url}\n`,
+    );
+    await stopped;
+  } finally {
+    stopListening();
+    await emulator.close();
+  }
+  return 0;
+}
