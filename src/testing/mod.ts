@@ -5,3 +5,4 @@
  * @module
  */
 export * from "./manual_clock.ts";
+export * from "./emulator/mod.ts";
