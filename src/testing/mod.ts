@@ -6,3 +6,8 @@
  */
 export * from "./manual_clock.ts";
 export * from "./emulator/mod.ts";
+export * from "./cassette.ts";
+export * from "./cassette_file.ts";
+export * from "./recorder.ts";
+export * from "./replay.ts";
+export * from "./import_capture.ts";
