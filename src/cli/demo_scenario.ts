@@ -1,0 +1,230 @@
+/**
+ * The scenario `eventstreams demo` plays: which data the emulator serves,
+ * which faults each connection gets, and what the client must deliver.
+ * Real time, compressed: a whole run takes a few seconds.
+ *
+ * @module
+ */
+
+import type { EmulatorFault } from "../testing/emulator/faults.ts";
+import { loadFixtureStreams } from "../testing/emulator/fixtures.ts";
+import { generateStreams } from "../testing/emulator/generate_streams.ts";
+import type { EmulatorStreams } from "../testing/emulator/stream_set.ts";
+import type { DeliveryPosition } from "./demo_accounting.ts";
+
+/** The streams of the demo, read over one connection. */
+export const DEMO_STREAMS = [
+  "mediawiki.page_change.v1",
+  "mediawiki.recentchange",
+] as const;
+
+/** Where the demo starts: before the first event of the real capture (16:17:12.813Z). */
+export const DEMO_SINCE = "2026-09-27T16:17:00Z";
+
+/** The demo's User-Agent (the client requires a policy-shaped one, even for the emulator). */
+export const DEMO_USER_AGENT =
+  "eventstreams-demo/0.1.0 (https://jsr.io/@eventstreams/client)";
+
+/** Generated `mediawiki.recentchange` events, spread over {@linkcode DEMO_RECENTCHANGE_SPAN_MS} from {@linkcode DEMO_RECENTCHANGE_START}. */
+export const DEMO_RECENTCHANGE_COUNT = 310;
+/** When the generated recent changes start: they overlap the real capture's 8 seconds. */
+export const DEMO_RECENTCHANGE_START = "2026-09-27T16:17:05Z";
+/** Over how long the generated recent changes are spread: about 12 a second, sharing their second-precision timestamps. */
+export const DEMO_RECENTCHANGE_SPAN_MS = 25_000;
+/** Every Nth generated event is a canary (`meta.domain` `"canary"`), which the client drops. */
+export const DEMO_CANARY_EVERY = 20;
+/** Canary events produced into `codfw.mediawiki.page_change.v1` (the capture's eqiad topic has none). */
+export const DEMO_PAGE_CHANGE_CANARIES = 2;
+/** Page_change events generated when the repository's fixtures are absent (the capture has 169). */
+export const DEMO_GENERATED_PAGE_CHANGES = 169;
+
+/** Client timings, compressed from production's. */
+export const DEMO_CLIENT = {
+  /** No byte for this long: the connection is a zombie (production: 60 s). */
+  idleTimeoutMs: 1_000,
+  /** The client reconnects itself at this age (production: 14 minutes). */
+  maxConnectionMs: 1_500,
+  /** Reconnect delays (production: 1 s initial, 10 s after a 429). */
+  backoff: { initialMs: 100, maxMs: 1_000, throttledFloorMs: 300 },
+} as const;
+
+/** Partition batch size of the out-of-order interleaving. */
+export const DEMO_BATCH_SIZE = 25;
+
+/**
+ * Faults on every connection: the body is written in small pieces with a
+ * pause between them (a paced stream, so connections live long enough for
+ * the age limits, and frames arrive split across reads), and topics are
+ * interleaved in batches like Kafka fetches, out of timestamp order.
+ */
+export const DEMO_EVERY_CONNECTION: readonly EmulatorFault[] = [
+  { kind: "trickle", bytesPerWrite: 1024, delayMs: 1 },
+  {
+    kind: "interleave",
+    order: "partition-batches",
+    batchSize: DEMO_BATCH_SIZE,
+  },
+];
+
+/** One scripted fault of the demo, for the emulator and for the header. */
+export interface DemoFault {
+  /** The fault, on the emulator's side. */
+  fault: EmulatorFault;
+  /** What it does, for the header. */
+  description: string;
+}
+
+/**
+ * The scripted faults, by request: the first request gets the first, and
+ * so on; requests after these get only {@linkcode DEMO_EVERY_CONNECTION}.
+ */
+export const DEMO_FAULTS: readonly DemoFault[] = [
+  {
+    fault: { kind: "cut", afterFrames: 60, midFrame: true },
+    description: "cut in the middle of a frame after 60 events",
+  },
+  {
+    fault: { kind: "stall", afterFrames: 10 },
+    description:
+      `goes silent after 10 events and stays open (a zombie); idle watchdog ${
+        DEMO_CLIENT.idleTimeoutMs / 1000
+      } s`,
+  },
+  {
+    fault: { kind: "status", status: 429 },
+    description:
+      `refused with 429 Too Many Concurrent Connections; backoff floor ${DEMO_CLIENT.backoff.throttledFloorMs} ms`,
+  },
+  {
+    fault: { kind: "max-age", ms: 1_000 },
+    description:
+      "cut by the edge at 1 s of age (the 15-minute cut, compressed)",
+  },
+];
+
+/**
+ * The emulator's fault script: {@linkcode DEMO_FAULTS} by request, plus
+ * {@linkcode DEMO_EVERY_CONNECTION} on every request.
+ *
+ * @param index The 0-based request number.
+ * @returns The faults of that request.
+ */
+export function demoFaultsFor(index: number): EmulatorFault[] {
+  const scripted = DEMO_FAULTS[index];
+  return scripted === undefined
+    ? [...DEMO_EVERY_CONNECTION]
+    : [...DEMO_EVERY_CONNECTION, scripted.fault];
+}
+
+/** The demo's data set. */
+export interface DemoData {
+  /** The emulator's streams. */
+  streams: EmulatorStreams;
+  /** True when built from the repository's fixtures, false when generated. */
+  fromFixtures: boolean;
+  /** Canary events in the requested streams from `since` on. */
+  canaries: number;
+  /** The positions the client must deliver: every non-canary message of the streams from `since` on. */
+  expected: DeliveryPosition[];
+}
+
+/**
+ * Builds the demo's data: the real page_change capture and generated
+ * recent changes (with canaries) when `fixturesDir` is given, generated
+ * streams of the same shape otherwise; then what a consumer of
+ * {@linkcode DEMO_STREAMS} from {@linkcode DEMO_SINCE} must receive, read
+ * from the emulator's own logs.
+ *
+ * @param options The generator seed and the fixtures directory.
+ * @returns The data and the expected positions.
+ * @throws {Error} When a fixture cannot be read.
+ */
+export async function buildDemoData(
+  options: { seed: number; fixturesDir?: string },
+): Promise<DemoData> {
+  const generated = {
+    seed: options.seed,
+    start: DEMO_RECENTCHANGE_START,
+    durationMs: DEMO_RECENTCHANGE_SPAN_MS,
+    canaryEvery: DEMO_CANARY_EVERY,
+  };
+  const streams = options.fixturesDir === undefined
+    ? generateStreams({
+      ...generated,
+      counts: {
+        "mediawiki.recentchange": DEMO_RECENTCHANGE_COUNT,
+        "mediawiki.page_change.v1": DEMO_GENERATED_PAGE_CHANGES,
+      },
+    })
+    : await loadFixtureStreams(options.fixturesDir, {
+      ...generated,
+      counts: { "mediawiki.recentchange": DEMO_RECENTCHANGE_COUNT },
+    });
+  // Canaries in the other datacenter's topic, which the capture shows empty.
+  for (let i = 0; i < DEMO_PAGE_CHANGE_CANARIES; i++) {
+    streams.produce(DEMO_STREAMS[0], 1, {
+      canary: true,
+      topic: "codfw.mediawiki.page_change.v1",
+      timestamp: Date.parse("2026-09-27T16:17:14Z") + i * 4_137,
+    });
+  }
+  const expected: DeliveryPosition[] = [];
+  let canaries = 0;
+  for (const slice of streams.select(DEMO_STREAMS, { since: DEMO_SINCE })) {
+    for (const message of slice.messages) {
+      const meta = (JSON.parse(message.data) as { meta?: { domain?: unknown } })
+        .meta;
+      if (meta?.domain === "canary") {
+        canaries++;
+        continue;
+      }
+      expected.push({
+        topic: slice.topic,
+        partition: slice.partition,
+        offset: message.offset,
+      });
+    }
+  }
+  return {
+    streams,
+    fromFixtures: options.fixturesDir !== undefined,
+    canaries,
+    expected,
+  };
+}
+
+/**
+ * Finds the repository's fixtures directory (`../../fixtures/` from this
+ * file), when this module runs from a local checkout.
+ *
+ * @returns The directory, or `undefined` (installed from JSR, or removed).
+ */
+export async function findFixturesDir(): Promise<string | undefined> {
+  const url = new URL("../../fixtures/", import.meta.url);
+  if (url.protocol !== "file:") return undefined;
+  let path = decodeURIComponent(url.pathname);
+  if (/^\/[A-Za-z]:/.test(path)) path = path.slice(1); // Windows drive letter.
+  try {
+    return (await Deno.stat(path)).isDirectory ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A seeded pseudo-random source (mulberry32) for the backoff jitter, so a
+ * `--seed` reproduces the run's delays too.
+ *
+ * @param seed Any integer.
+ * @returns A function returning numbers in [0, 1).
+ */
+export function seededRandom(seed: number): () => number {
+  let state = (seed ^ 0x9e3779b9) >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,244 @@
+/**
+ * `eventstreams demo`: the emulator run delivers exactly the emulator's log
+ * through its scripted faults, and the accounting behind its summary line
+ * can fail. The demo runs in real (compressed) time: a few seconds each.
+ */
+import assert from "node:assert/strict";
+import { systemClock } from "../src/clock.ts";
+import { main } from "../src/cli/main.ts";
+import type { CliIo, CliOutput } from "../src/cli/io.ts";
+import { compareDeliveries, formatDeliverySummary } from "../src/cli/demo.ts";
+import {
+  DEMO_CANARY_EVERY,
+  DEMO_FAULTS,
+  DEMO_RECENTCHANGE_COUNT,
+  DEMO_SINCE,
+} from "../src/cli/demo_scenario.ts";
+
+const FIXTURES = new URL("../fixtures/", import.meta.url);
+const MAIN = new URL("../src/cli/main.ts", import.meta.url);
+const SUMMARY =
+  /^(\d+) events delivered, 0 lost, 0 duplicated, (\d+) reconnects$/;
+
+class CaptureOutput implements CliOutput {
+  #chunks: Uint8Array[] = [];
+  write(bytes: Uint8Array): Promise<number> {
+    return Promise.resolve(this.writeSync(bytes));
+  }
+  writeSync(bytes: Uint8Array): number {
+    this.#chunks.push(bytes.slice());
+    return bytes.length;
+  }
+  isTerminal(): boolean {
+    return false;
+  }
+  get text(): string {
+    const all = new Uint8Array(
+      this.#chunks.reduce((n, c) => n + c.length, 0),
+    );
+    let at = 0;
+    for (const chunk of this.#chunks) {
+      all.set(chunk, at);
+      at += chunk.length;
+    }
+    return new TextDecoder().decode(all);
+  }
+}
+
+function captureIo(): CliIo & { out: CaptureOutput; err: CaptureOutput } {
+  const out = new CaptureOutput();
+  const err = new CaptureOutput();
+  return {
+    out,
+    err,
+    stdout: out,
+    stderr: err,
+    env: { get: () => undefined },
+    clock: systemClock,
+    onInterrupt: () => () => {},
+  };
+}
+
+/**
+ * The events the demo must deliver, counted without the emulator: the real
+ * capture's message frames at or after `since` (read straight from the
+ * .sse file), plus the generated recent changes that are not canaries
+ * (every DEMO_CANARY_EVERY-th generated event is one).
+ */
+async function expectedCount(): Promise<{ pageChange: number; total: number }> {
+  const capture = await Deno.readTextFile(
+    new URL("page_change_v1.2026-09-27.sse", FIXTURES),
+  );
+  const since = Date.parse(DEMO_SINCE);
+  let pageChange = 0;
+  for (const block of capture.split("\n\n")) {
+    const data = block.split("\n").find((line) => line.startsWith("data: "));
+    if (!block.includes("event: message") || data === undefined) continue;
+    const event = JSON.parse(data.slice(6));
+    if (Date.parse(event.meta.dt) >= since) pageChange++;
+  }
+  const recentChange = DEMO_RECENTCHANGE_COUNT -
+    Math.floor(DEMO_RECENTCHANGE_COUNT / DEMO_CANARY_EVERY);
+  return { pageChange, total: pageChange + recentChange };
+}
+
+/** The fault notes the demo prints on stderr, one per scripted fault. */
+const FAULT_NOTES = [
+  /^\[fault\] +connection 1 cut mid-frame after 60 events: .*resuming from the offset-pinned cursor in \d+ ms$/m,
+  /^\[fault\] +connection 2: no bytes for 1 s after 10 events: zombie connection aborted by the idle watchdog; .*$/m,
+  /^\[fault\] +connection 3: 429 Too Many Concurrent Connections: backing off \d+ ms$/m,
+  /^\[fault\] +connection 4 cut by the edge at [\d.]+ s of age .*\(the 15-minute cut, compressed\); .*$/m,
+];
+
+function summaryOf(stderr: string): RegExpMatchArray {
+  const lines = stderr.trimEnd().split("\n");
+  const last = lines.at(-1)!;
+  const match = last.match(SUMMARY);
+  assert.ok(match, `last stderr line is not a clean summary: '${last}'`);
+  return match;
+}
+
+Deno.test("demo: delivers every event of the emulator's log exactly once through a mid-frame cut, a zombie, a 429 and the edge cut", async () => {
+  const { pageChange, total } = await expectedCount();
+  assert.equal(pageChange, 169); // The whole real capture.
+  const io = captureIo();
+
+  const code = await main(["demo"], io);
+
+  const stderr = io.err.text;
+  assert.equal(code, 0, stderr);
+  const [, delivered, reconnects] = summaryOf(stderr);
+  assert.equal(Number(delivered), total);
+  assert.ok(
+    Number(reconnects) >= DEMO_FAULTS.length,
+    `expected at least ${DEMO_FAULTS.length} reconnects, got ${reconnects}`,
+  );
+  for (const note of FAULT_NOTES) assert.match(stderr, note);
+  assert.match(
+    stderr,
+    /^ {2}emulator {2}http:\/\/127\.0\.0\.1:\d+, serving the repository's fixtures/m,
+  );
+
+  // stdout: one NDJSON event per line, each position once, no canary, both streams.
+  const lines = io.out.text.split("\n");
+  assert.equal(lines.pop(), "");
+  assert.equal(lines.length, total);
+  const positions = new Set<string>();
+  const streams = new Set<string>();
+  for (const line of lines) {
+    const { meta } = JSON.parse(line);
+    assert.notEqual(meta.domain, "canary");
+    positions.add(`${meta.topic}/${meta.partition}@${meta.offset}`);
+    streams.add(meta.stream);
+  }
+  assert.equal(positions.size, total);
+  assert.deepEqual([...streams].sort(), [
+    "mediawiki.page_change.v1",
+    "mediawiki.recentchange",
+  ]);
+
+  // stderr: notes only, never event data.
+  assert.doesNotMatch(stderr, /"meta"|^\{/m);
+  assert.ok(
+    !stderr.includes("\x1b["),
+    "no colours when stderr is not a terminal",
+  );
+});
+
+Deno.test("demo (subprocess): deno task demo --quiet exits 0 with the summary as its last line and no event on stdout", async () => {
+  const { total } = await expectedCount();
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--unstable-kv",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      MAIN.pathname,
+      "demo",
+      "--quiet",
+    ],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, stderr);
+  assert.equal(new TextDecoder().decode(output.stdout), "");
+  const [, delivered, reconnects] = summaryOf(stderr);
+  assert.equal(Number(delivered), total);
+  assert.ok(Number(reconnects) >= DEMO_FAULTS.length);
+  for (const note of FAULT_NOTES) assert.match(stderr, note);
+});
+
+Deno.test("demo: the loss accounting reports a missing event as lost and a repeated one as duplicated", () => {
+  const at = (offset: number) => ({
+    topic: "eqiad.mediawiki.recentchange",
+    partition: 0,
+    offset,
+  });
+  const expected = [at(10), at(11), at(12), at(13)];
+  // 11 never arrives; 12 arrives twice (a resume from a timestamp would do both).
+  const report = compareDeliveries(expected, [at(10), at(12), at(12), at(13)]);
+  assert.deepEqual(report.lost, [at(11)]);
+  assert.deepEqual(report.duplicated, [at(12)]);
+  assert.deepEqual(report.unexpected, []);
+  assert.equal(
+    formatDeliverySummary(report, 3),
+    "4 events delivered, 1 lost, 1 duplicated, 3 reconnects",
+  );
+  assert.doesNotMatch(formatDeliverySummary(report, 3), SUMMARY);
+
+  // The same offset in another partition or topic is another event.
+  const other = compareDeliveries(expected, [
+    ...expected,
+    { ...at(10), partition: 1 },
+    { ...at(10), topic: "codfw.mediawiki.recentchange" },
+  ]);
+  assert.equal(other.lost.length, 0);
+  assert.equal(other.duplicated.length, 0);
+  assert.equal(other.unexpected.length, 2);
+
+  const clean = compareDeliveries(expected, expected);
+  assert.match(formatDeliverySummary(clean, 0), SUMMARY);
+});
+
+Deno.test("demo: bad options exit 2 with a message saying what to do", async () => {
+  const table: [string[], RegExp][] = [
+    [["demo", "--seed", "x"], /Invalid --seed 'x': expected a whole number/],
+    [
+      ["demo", "--max", "5"],
+      /Option '--max' applies to 'eventstreams demo --live' only/,
+    ],
+    [
+      ["demo", "recentchange"],
+      /Unexpected argument 'recentchange'.*eventstreams tail recentchange/,
+    ],
+    [["demo", "--bogus"], /Unknown option '--bogus' for 'eventstreams demo'/],
+    [
+      ["demo", "--live", "--seed", "2"],
+      /Option '--seed' applies to the emulator run only/,
+    ],
+    // --live without a User-Agent fails before any request (no network in tests).
+    [["demo", "--live"], /Missing user agent/],
+  ];
+  for (const [args, message] of table) {
+    const io = captureIo();
+    assert.equal(await main(args, io), 2, args.join(" "));
+    assert.match(io.err.text, message, args.join(" "));
+  }
+});
+
+Deno.test("demo: --help shows usage, the faults, the summary line and examples", async () => {
+  const io = captureIo();
+  assert.equal(await main(["demo", "--help"], io), 0);
+  assert.match(io.out.text, /^Usage:$/m);
+  assert.match(
+    io.out.text,
+    /N events delivered, 0 lost, 0 duplicated, K reconnects/,
+  );
+  assert.match(io.out.text, /^Examples:$/m);
+  assert.match(io.out.text, /^Exit codes: 0 /m);
+  assert.equal(io.err.text, "");
+});
