@@ -9,6 +9,7 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { Cursor } from "../cursor.ts";
+import { resolveStreamName } from "../streams.ts";
 import { parseDuration, parseSince } from "./duration.ts";
 import { type MatchCondition, parseMatch } from "./filters.ts";
 
@@ -96,6 +97,36 @@ export interface ServeArgs {
   fixtures?: string;
 }
 
+/** `eventstreams record` options after parsing and checking. */
+export interface RecordArgs {
+  /**
+   * Canonical stream names (aliases resolved, duplicates dropped), from the
+   * positional arguments and `--stream`; names this client does not know
+   * only with `--allow-unknown-streams`, as given.
+   */
+  streams: string[];
+  /** The cassette to write (`--out`). */
+  out: string;
+  /**
+   * Stop after this many events (`--events`, alias `--max`). 100 when
+   * neither it nor `--duration` is given; `undefined` when only
+   * `--duration` limits the recording.
+   */
+  events?: number;
+  /** Stop after this many milliseconds (`--duration`). */
+  durationMs?: number;
+  /** Start time (`--since`); live when absent. */
+  since?: Date;
+  /** The User-Agent (flag, else `EVENTSTREAMS_USER_AGENT`). */
+  userAgent: string;
+  /** Server base URL (`--base-url`); the client's default when absent. */
+  baseUrl?: string;
+  /** Provenance for the cassette header (`--note`). */
+  note?: string;
+  /** Accept stream names this client does not know (`--allow-unknown-streams`). */
+  allowUnknownStreams: boolean;
+}
+
 /** Environment lookups the parser needs. */
 export interface ArgsEnv {
   /** Returns an environment variable, or `undefined`. */
@@ -137,6 +168,23 @@ const SERVE_SPEC = {
   hostname: { type: "string" },
   fixtures: { type: "string" },
 } as const satisfies Spec;
+
+const RECORD_SPEC = {
+  help: { type: "boolean", short: "h" },
+  stream: { type: "string", multiple: true },
+  out: { type: "string", short: "o" },
+  events: { type: "string" },
+  max: { type: "string" },
+  duration: { type: "string" },
+  since: { type: "string" },
+  "user-agent": { type: "string" },
+  "base-url": { type: "string" },
+  note: { type: "string" },
+  "allow-unknown-streams": { type: "boolean" },
+} as const satisfies Spec;
+
+/** How many events `eventstreams record` records when neither `--events` nor `--duration` is given. */
+export const DEFAULT_RECORD_EVENTS = 100;
 
 /** The default port of `eventstreams serve`. */
 export const DEFAULT_SERVE_PORT = 8092;
@@ -196,6 +244,34 @@ function positiveInteger(flag: string, text: string, example: string): number {
     );
   }
   return n;
+}
+
+/** `--user-agent`, else `EVENTSTREAMS_USER_AGENT`, trimmed; required. */
+function userAgentOption(flag: string | undefined, env: ArgsEnv): string {
+  const userAgent = flag ?? env.get("EVENTSTREAMS_USER_AGENT");
+  if (userAgent === undefined || userAgent.trim() === "") {
+    throw new UsageError(
+      "Missing user agent: Wikimedia requires one naming your tool and how to reach you; " +
+        "pass --user-agent 'my-tool/1.0 (https://example.org/my-tool; me@example.org)' or set EVENTSTREAMS_USER_AGENT",
+    );
+  }
+  return userAgent.trim();
+}
+
+/** A `--base-url` value: an http(s) URL, without trailing slashes. */
+function httpBaseUrl(text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new UsageError(
+      `Invalid --base-url '${text}': expected an http(s) URL like https://stream.wikimedia.org or http://127.0.0.1:8092`,
+    );
+  }
+  return text.replace(/\/+$/, "");
 }
 
 function duration(flag: string, text: string): number {
@@ -288,31 +364,11 @@ export function parseTailArgs(
     }
   }
 
-  const userAgent = values["user-agent"] ?? env.get("EVENTSTREAMS_USER_AGENT");
-  if (userAgent === undefined || userAgent.trim() === "") {
-    throw new UsageError(
-      "Missing user agent: Wikimedia requires one naming your tool and how to reach you; " +
-        "pass --user-agent 'my-tool/1.0 (https://example.org/my-tool; me@example.org)' or set EVENTSTREAMS_USER_AGENT",
-    );
-  }
+  const userAgent = userAgentOption(values["user-agent"], env);
 
-  let baseUrl: string | undefined;
-  if (values["base-url"] !== undefined) {
-    let url: URL | undefined;
-    try {
-      url = new URL(values["base-url"]);
-    } catch {
-      url = undefined;
-    }
-    if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
-      throw new UsageError(
-        `Invalid --base-url '${
-          values["base-url"]
-        }': expected an http(s) URL like https://stream.wikimedia.org or http://127.0.0.1:8092`,
-      );
-    }
-    baseUrl = values["base-url"].replace(/\/+$/, "");
-  }
+  const baseUrl = values["base-url"] === undefined
+    ? undefined
+    : httpBaseUrl(values["base-url"]);
 
   const namespace = splitList(values.namespace).map((text) => {
     if (!/^-?\d+$/.test(text)) {
@@ -363,7 +419,7 @@ export function parseTailArgs(
       idleTimeoutMs: values["idle-timeout"] === undefined
         ? undefined
         : duration("--idle-timeout", values["idle-timeout"]),
-      userAgent: userAgent.trim(),
+      userAgent,
       baseUrl,
       wiki: splitList(values.wiki),
       domain: splitList(values.domain),
@@ -378,6 +434,132 @@ export function parseTailArgs(
       allowUnknownStreams: values["allow-unknown-streams"] ?? false,
     },
   };
+}
+
+/**
+ * Parses `eventstreams record` arguments. Streams come from the positional
+ * arguments and from `--stream` (repeatable), both as names, aliases or
+ * comma lists; they are resolved to canonical names here, so an unknown
+ * name is a usage error unless `--allow-unknown-streams` is given.
+ *
+ * @param args The arguments after `record`.
+ * @param env Environment (for `EVENTSTREAMS_USER_AGENT`).
+ * @param nowMs The current time, for relative `--since` values.
+ * @returns Help request, or the checked options.
+ * @throws {UsageError} For any mistake, naming the flag and value.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseRecordArgs } from "./args.ts";
+ *
+ * const env = { get: () => "bot/1.0 (me@example.org)" };
+ * const parsed = parseRecordArgs(
+ *   ["recentchange", "--stream", "page-create,test", "--max", "20", "--out", "x.cassette.jsonl"],
+ *   env,
+ *   Date.now(),
+ * );
+ * assert.ok(!parsed.help);
+ * assert.deepEqual(parsed.options.streams, [
+ *   "mediawiki.recentchange",
+ *   "mediawiki.page-create",
+ *   "eventgate-main.test.event",
+ * ]);
+ * assert.equal(parsed.options.events, 20);
+ * ```
+ */
+export function parseRecordArgs(
+  args: string[],
+  env: ArgsEnv,
+  nowMs: number,
+): Parsed<RecordArgs> {
+  const { values, positionals } = parse("record", RECORD_SPEC, args);
+  if (values.help) return { help: true };
+
+  const allowUnknownStreams = values["allow-unknown-streams"] ?? false;
+  const given = [...splitList(positionals), ...splitList(values.stream)];
+  if (given.length === 0) {
+    throw new UsageError(
+      "Missing stream name: say what to record, like 'eventstreams record recentchange --out rc.cassette.jsonl' " +
+        "or --stream recentchange (several: page-create,page-delete)",
+    );
+  }
+  const streams = [
+    ...new Set(given.map((name) => streamName(name, allowUnknownStreams))),
+  ];
+
+  if (values.out === undefined || values.out.trim() === "") {
+    throw new UsageError(
+      `${
+        values.out === undefined ? "Missing --out <file>" : "Invalid --out ''"
+      }: say where to write the cassette, like --out fixtures/recentchange.cassette.jsonl`,
+    );
+  }
+
+  if (values.events !== undefined && values.max !== undefined) {
+    throw new UsageError(
+      `Use --events or its alias --max, not both (got --events '${values.events}' and --max '${values.max}')`,
+    );
+  }
+  const eventsFlag = values.events !== undefined ? "--events" : "--max";
+  const eventsText = values.events ?? values.max;
+  const durationMs = values.duration === undefined
+    ? undefined
+    : duration("--duration", values.duration);
+  const events = eventsText !== undefined
+    ? positiveInteger(eventsFlag, eventsText, "100")
+    : durationMs === undefined
+    ? DEFAULT_RECORD_EVENTS
+    : undefined;
+
+  let since: Date | undefined;
+  if (values.since !== undefined) {
+    try {
+      since = parseSince(values.since, nowMs);
+    } catch (error) {
+      throw new UsageError((error as Error).message, { cause: error });
+    }
+  }
+
+  return {
+    help: false,
+    options: {
+      streams,
+      out: values.out,
+      events,
+      durationMs,
+      since,
+      userAgent: userAgentOption(values["user-agent"], env),
+      baseUrl: values["base-url"] === undefined
+        ? undefined
+        : httpBaseUrl(values["base-url"]),
+      note: values.note,
+      allowUnknownStreams,
+    },
+  };
+}
+
+/**
+ * A stream name or alias resolved to its canonical name; an unknown one is a
+ * usage error pointing to `--allow-unknown-streams`.
+ */
+function streamName(name: string, allowUnknown: boolean): string {
+  try {
+    return resolveStreamName(name, { allowUnknown });
+  } catch (error) {
+    if (!(error instanceof TypeError || error instanceof RangeError)) {
+      throw error;
+    }
+    // The library's hint names its option; name the CLI's flag instead.
+    const message = error.message.replace(
+      /; pass allowUnknownStreams: true.*$/,
+      "",
+    );
+    throw new UsageError(
+      `${message}; pass --allow-unknown-streams to use a stream this client does not know`,
+      { cause: error },
+    );
+  }
 }
 
 /**

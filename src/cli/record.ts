@@ -1,17 +1,16 @@
 /**
- * `eventstreams record`: consume streams through a recording `fetch` and
- * write the session as a cassette for replay tests.
+ * `eventstreams record` (also `deno task record` in a checkout): consume
+ * streams with the library's `eventStream()` through a recording `fetch`
+ * and write the session as a cassette for replay tests.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { eventStream } from "../client.ts";
-import { resolveStreamName } from "../streams.ts";
-import { recordingFetch } from "../testing/recorder.ts";
+import { type EventStream, eventStream } from "../client.ts";
+import type { EventStreamsEvent } from "../types.ts";
+import { recordingFetch, type RecordingStats } from "../testing/recorder.ts";
 import { writeCassette } from "../testing/cassette_file.ts";
-import { UsageError } from "./args.ts";
-import { parseDuration, parseSince } from "./duration.ts";
+import { parseRecordArgs, UsageError } from "./args.ts";
 import { type CliIo, writeText, writeTextSync } from "./io.ts";
 
 /** `eventstreams record --help`. */
@@ -20,151 +19,158 @@ export const RECORD_HELP =
 
 Usage:
   eventstreams record <stream>... --out <file> [options]
+  deno task record <stream>... --out <file> [options]        (from a checkout)
 
-The client consumes the streams as usual (reconnects included) through a recording fetch:
-every connection's request, response head and body chunks (byte-exact, with their original
-boundaries and times) go into the cassette. Secret headers are stripped. The file is written
-atomically when recording stops: after --max events, after --duration, or on Ctrl-C.
+The client consumes the streams as usual (reconnects and resumes included) through a
+recording fetch: each connection's request, response head, body chunks (byte-exact, with
+their original boundaries and times) and how it ended go into the cassette. Secret headers
+(Authorization, Cookie, Set-Cookie, API keys, tokens) are never written. Recording stops
+after --events events, after --duration, or on Ctrl-C, whichever comes first; then the file
+is written atomically. When the stream fails, what was recorded is still written (exit 1).
+Progress (connections, retries, events, bytes) goes to stderr.
 
-Options:
-  --out <file>          Cassette to write (required), e.g. fixtures/recentchange.cassette.jsonl
-  --max <n>             Stop after n events (default 100)
-  --duration <d>        Stop after this long (e.g. 30s, 5m)
-  --since <time>        Start at an ISO 8601 time or a duration before now (2h, 15m)
-  --user-agent <ua>     Required by Wikimedia (or EVENTSTREAMS_USER_AGENT)
-  --base-url <url>      Server (default https://stream.wikimedia.org)
-  --note <text>         Free text stored in the cassette header (provenance)
+Streams (names or aliases: recentchange, page-create, mediawiki.page_change.v1, test, ...):
+  <stream>...               As arguments, or comma-separated: page-create,page-delete
+  --stream <stream>         The same as an option (repeatable, comma lists too)
+  --allow-unknown-streams   Send stream names this client does not know as given
+
+When to stop:
+  --events <n>              Stop after n events (default 100, unless --duration is given)
+  --max <n>                 Alias of --events
+  --duration <d>            Stop after this long: 500ms, 30s, 5m, 1h (with --events, whichever
+                            comes first)
+
+Where to start (default: now, live):
+  --since <time>            ISO 8601 date-time (UTC unless it has an offset) or a duration
+                            before now: 30s, 15m, 2h, 1d
+
+Output:
+  --out, -o <file>          Cassette to write (required), e.g. fixtures/recentchange.cassette.jsonl
+  --note <text>             Free text for the cassette header: provenance, why it was recorded
+
+Connection:
+  --user-agent <ua>         Required by Wikimedia: name your tool and a contact, like
+                            'my-tool/1.0 (https://example.org; me@example.org)'.
+                            Default: the EVENTSTREAMS_USER_AGENT environment variable
+  --base-url <url>          Server (default https://stream.wikimedia.org), e.g. a local
+                            'eventstreams serve' at http://127.0.0.1:8092
 
 Examples:
-  eventstreams record recentchange --max 200 --out fixtures/recentchange.cassette.jsonl \\
-    --user-agent 'my-tool/1.0 (me@example.org)'
-  eventstreams record test --duration 5m --out test.cassette.jsonl
+  # From the real server (needs internet access): 200 recent changes from the last 10 minutes
+  eventstreams record recentchange --events 200 --since 10m \\
+    --out fixtures/recentchange.cassette.jsonl --note 'enwiki edits for the filter tests' \\
+    --user-agent 'my-tool/1.0 (https://example.org; me@example.org)'
+  # The same from a checkout, with --stream and the user agent from the environment
+  export EVENTSTREAMS_USER_AGENT='my-tool/1.0 (me@example.org)'
+  deno task record --stream recentchange --events 200 --out fixtures/recentchange.cassette.jsonl
+  # Two streams on one connection, for five minutes
+  eventstreams record page-create,page-delete --duration 5m --out pages.cassette.jsonl
+  # Offline, from the local emulator ('eventstreams serve' in another terminal)
+  eventstreams record recentchange --since 2026-09-27T16:15:00Z --events 50 \\
+    --base-url http://127.0.0.1:8092 --out rc.cassette.jsonl
 
-Exit codes: 0 recorded, 1 runtime error, 2 usage error.
+Replay a cassette in tests with replayFetch from @eventstreams/client/testing.
+
+Exit codes: 0 recorded (limit reached or Ctrl-C), 1 the stream failed (what was recorded is
+still written) or the cassette could not be written, 2 usage error (bad flag or value).
 `;
+
+/** Progress lines look like `25 events, 8123 bytes, 2 connections`. */
+function totals(events: number, stats: RecordingStats): string {
+  return `${events} event${events === 1 ? "" : "s"}, ${stats.bytes} bytes, ` +
+    `${stats.connections} connection${stats.connections === 1 ? "" : "s"}`;
+}
+
+/** Progress every this many events. */
+const PROGRESS_EVERY = 50;
 
 /**
  * Runs `eventstreams record`.
  *
+ * Progress goes to stderr, one line each: `Connected ...` when a response
+ * opens, `Reconnecting in <ms> ms (<reason>)` before each retry,
+ * `Recording: ...` every 50 events, and `Wrote <file>: ...` at the end.
+ *
  * @param args The arguments after `record`.
  * @param io The process's I/O.
- * @returns The exit code.
- * @throws {UsageError} For a bad command line.
+ * @returns The exit code: 0 recorded, 1 when the stream failed (what was
+ *   recorded is still written) or the cassette could not be written.
+ * @throws {UsageError} For a bad command line (exit code 2).
+ *
+ * @example Showing the options
+ * ```ts
+ * import { main } from "@eventstreams/client/cli";
+ *
+ * const code = await main(["record", "--help"]);
+ * if (code !== 0) throw new Error(`expected exit code 0, got ${code}`);
+ * ```
  */
 export async function runRecord(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        out: { type: "string", short: "o" },
-        max: { type: "string" },
-        duration: { type: "string" },
-        since: { type: "string" },
-        "user-agent": { type: "string" },
-        "base-url": { type: "string" },
-        note: { type: "string" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(
-      `${
-        (error as Error).message.replace(/\.$/, "")
-      }; run 'eventstreams record --help' to see the options`,
-      { cause: error },
-    );
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
+  const parsed = parseRecordArgs(args, io.env, io.clock.now());
+  if (parsed.help) {
     await writeText(io.stdout, RECORD_HELP);
     return 0;
   }
-  const streams = positionals.flatMap((p) => p.split(",")).filter((p) =>
-    p !== ""
-  );
-  if (streams.length === 0) {
-    throw new UsageError(
-      "Missing stream name: say what to record, like 'eventstreams record recentchange --out rc.cassette.jsonl'",
-    );
-  }
-  if (!values.out) {
-    throw new UsageError(
-      "Missing --out <file>: say where to write the cassette",
-    );
-  }
-  const max = values.max === undefined ? 100 : Number(values.max);
-  if (
-    !Number.isSafeInteger(max) || max < 1 || !/^\d+$/.test(values.max ?? "1")
-  ) {
-    throw new UsageError(
-      `Invalid --max '${values.max}': expected a positive whole number, like --max 100`,
-    );
-  }
-  let durationMs: number | undefined;
-  let since: Date | undefined;
-  try {
-    if (values.duration !== undefined) {
-      durationMs = parseDuration(values.duration, "--duration");
-    }
-    if (values.since !== undefined) {
-      since = parseSince(values.since, io.clock.now());
-    }
-  } catch (error) {
-    throw new UsageError((error as Error).message, { cause: error });
-  }
-  const userAgent = values["user-agent"] ??
-    io.env.get("EVENTSTREAMS_USER_AGENT");
-  if (!userAgent) {
-    throw new UsageError(
-      "Missing user agent: pass --user-agent 'my-tool/1.0 (https://example.org; me@example.org)' or set EVENTSTREAMS_USER_AGENT",
-    );
-  }
-  let names: string[];
-  try {
-    names = streams.map((name) => resolveStreamName(name));
-  } catch (error) {
-    throw new UsageError((error as Error).message, { cause: error });
-  }
+  const options = parsed.options;
+  const log = (line: string) => writeTextSync(io.stderr, `${line}\n`);
 
   const recorder = recordingFetch({
     clock: io.clock,
     tool: "eventstreams record",
-    note: values.note,
+    note: options.note,
   });
-  let stream;
+  let events = 0;
+  let stream: EventStream<EventStreamsEvent>;
   try {
-    stream = eventStream(names, {
-      userAgent,
-      since,
-      baseUrl: values["base-url"],
+    // Names were resolved by parseRecordArgs (honouring --allow-unknown-streams).
+    stream = eventStream(options.streams, {
+      userAgent: options.userAgent,
+      since: options.since,
+      baseUrl: options.baseUrl,
       fetch: recorder.fetch,
       clock: io.clock,
       allowUnknownStreams: true,
+      onConnect: ({ connection, lastEventId }) =>
+        log(
+          `Connected (connection ${connection}${
+            lastEventId === undefined ? "" : ", resuming"
+          }): ${totals(events, recorder.stats)} so far`,
+        ),
+      onRetry: ({ delayMs, reason, status }) =>
+        // Whole milliseconds, rounded up: waiting the printed time is always enough.
+        log(
+          `Reconnecting in ${Math.ceil(delayMs)} ms (${reason}${
+            status === undefined ? "" : ` ${status}`
+          })`,
+        ),
     });
   } catch (error) {
+    // The user agent is checked by the client (generic or without a contact).
     if (error instanceof TypeError || error instanceof RangeError) {
-      throw new UsageError((error as Error).message, { cause: error });
+      throw new UsageError(error.message, { cause: error });
     }
     throw error;
   }
-  const stopListening = io.onInterrupt(() => void stream.close());
-  const cancelTimer = durationMs === undefined
+
+  const stop = () => void stream.close();
+  const stopListening = io.onInterrupt(stop);
+  const cancelTimer = options.durationMs === undefined
     ? undefined
-    : io.clock.setTimeout(() => void stream.close(), durationMs);
-  let events = 0;
+    : io.clock.setTimeout(stop, options.durationMs);
   let exitCode = 0;
   try {
-    for await (const _ of stream) {
+    for await (const _event of stream) {
       events++;
-      if (events >= max) break;
+      if (options.events !== undefined && events >= options.events) break;
+      if (events % PROGRESS_EVERY === 0) {
+        log(`Recording: ${totals(events, recorder.stats)}`);
+      }
     }
   } catch (error) {
-    writeTextSync(
-      io.stderr,
-      `eventstreams record: ${(error as Error).message}\n`,
+    log(
+      `eventstreams record: Stream failed after ${events} events: ${
+        (error as Error).message
+      }; writing what was recorded`,
     );
     exitCode = 1;
   } finally {
@@ -172,11 +178,16 @@ export async function runRecord(args: string[], io: CliIo): Promise<number> {
     cancelTimer?.();
     await stream.close();
   }
-  await writeCassette(values.out, recorder.cassette());
-  const stats = recorder.stats;
-  writeTextSync(
-    io.stderr,
-    `Recorded ${events} events, ${stats.connections} connection(s), ${stats.bytes} bytes to ${values.out}\n`,
-  );
+  try {
+    await writeCassette(options.out, recorder.cassette());
+  } catch (error) {
+    log(
+      `eventstreams record: Cannot write cassette '${options.out}': ${
+        (error as Error).message
+      }; check the directory exists and is writable`,
+    );
+    return 1;
+  }
+  log(`Wrote ${options.out}: ${totals(events, recorder.stats)}`);
   return exitCode;
 }

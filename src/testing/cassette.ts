@@ -7,7 +7,7 @@
  * boundaries and time offsets, and how the body ended.
  *
  * ```text
- * {"format":1,"recordedAt":"2026-09-27T16:17:00.000Z","tool":"scripts/record.ts","note":"..."}
+ * {"format":1,"recordedAt":"2026-09-27T16:17:00.000Z","tool":"eventstreams record","note":"..."}
  * {"type":"request","conn":0,"startedAt":0,"method":"GET","url":"https://stream.wikimedia.org/v2/stream/test","headers":{"accept":"text/event-stream","user-agent":"bot/1.0 (me@example.org)"}}
  * {"type":"response","conn":0,"at":84,"status":200,"statusText":"OK","headers":{"content-type":"text/event-stream; charset=utf-8"}}
  * {"type":"chunk","conn":0,"at":85,"text":":ok\n\n"}
@@ -211,7 +211,7 @@ export interface Cassette {
   format: 1;
   /** When the session was recorded (ISO-8601). */
   recordedAt: string;
-  /** What wrote the cassette, e.g. `"scripts/record.ts"`. */
+  /** What wrote the cassette, e.g. `"eventstreams record"`. */
   tool: string;
   /** Free text: provenance, what was normalised. */
   note?: string;

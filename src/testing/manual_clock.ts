@@ -70,7 +70,9 @@ export class ManualClock implements Clock {
   /** The time at which the earliest pending timer fires, or `undefined`. */
   get nextTimerAt(): number | undefined {
     let next: number | undefined;
-    for (const t of this.#timers) if (next === undefined || t.at < next) next = t.at;
+    for (const t of this.#timers) {
+      if (next === undefined || t.at < next) next = t.at;
+    }
     return next;
   }
 
@@ -88,6 +90,8 @@ export class ManualClock implements Clock {
 
   /**
    * Moves time forward by `ms`, firing every timer that falls due, in order.
+   * Time never moves backwards, even when ticks overlap (a timer callback
+   * that ticks further wins).
    *
    * @param ms How far to move, in milliseconds.
    */
@@ -97,11 +101,12 @@ export class ManualClock implements Clock {
       const due = this.#earliestDue(target);
       if (!due) break;
       this.#timers = this.#timers.filter((t) => t !== due);
-      this.#now = due.at;
+      // Never backwards: a timer callback may itself have ticked further.
+      this.#now = Math.max(this.#now, due.at);
       due.fn();
       await flushPendingWork();
     }
-    this.#now = target;
+    this.#now = Math.max(this.#now, target);
     await flushPendingWork();
   }
 
@@ -122,7 +127,10 @@ export class ManualClock implements Clock {
   #earliestDue(limit: number): Timer | undefined {
     let best: Timer | undefined;
     for (const t of this.#timers) {
-      if (t.at <= limit && (!best || t.at < best.at || (t.at === best.at && t.id < best.id))) {
+      if (
+        t.at <= limit &&
+        (!best || t.at < best.at || (t.at === best.at && t.id < best.id))
+      ) {
         best = t;
       }
     }
