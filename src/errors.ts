@@ -85,7 +85,12 @@ export class EventStreamsHttpError extends Error {
    * @param body The response body as text.
    * @param options Standard error options (`cause`).
    */
-  constructor(url: string, status: number, body: string, options?: ErrorOptions) {
+  constructor(
+    url: string,
+    status: number,
+    body: string,
+    options?: ErrorOptions,
+  ) {
     const shown = body.length > 4096 ? body.slice(0, 4096) + "…" : body;
     super(
       `EventStreams answered ${status} for ${url}: ${summarizeBody(shown)}`,
@@ -103,7 +108,9 @@ function summarizeBody(body: string): string {
   try {
     const parsed = JSON.parse(body);
     if (parsed && typeof parsed === "object") {
-      const parts = [parsed.title, parsed.detail].filter((p) => typeof p === "string" && p);
+      const parts = [parsed.title, parsed.detail].filter((p) =>
+        typeof p === "string" && p
+      );
       if (parts.length > 0) return parts.join(": ");
     }
   } catch {
