@@ -14,3 +14,5 @@ export * from "./src/client.ts";
 export * from "./src/backoff.ts";
 export * from "./src/dedupe.ts";
 export * from "./src/filter.ts";
+export * from "./src/sse/decoder.ts";
+export * from "./src/sse/parse_stream.ts";
