@@ -6,6 +6,8 @@
  * @module
  */
 
+import { seededRandom } from "../src/testing/random.ts";
+
 /** The real capture (3 header comments, `:ok`, 169 page_change frames). */
 export const CAPTURE_PATH: URL = new URL(
   "../fixtures/page_change_v1.2026-09-27.sse",
@@ -22,23 +24,6 @@ export interface Corpus {
   bytes: Uint8Array;
   /** How many frames a correct parser yields. */
   frames: number;
-}
-
-/**
- * A seeded PRNG (mulberry32): deterministic, never `Math.random`.
- *
- * @param seed Any 32-bit integer.
- * @returns A function giving floats in [0, 1).
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -183,7 +168,7 @@ const USERS = [
  * @returns The corpus.
  */
 export function syntheticCorpus(minBytes: number, seed = 20260927): Corpus {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed); // Deterministic, never `Math.random`.
   const pick = <T>(items: readonly T[]): T =>
     items[Math.floor(random() * items.length)];
   const totalWeight = WIKIS.reduce((sum, w) => sum + w.weight, 0);

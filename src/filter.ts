@@ -1,12 +1,16 @@
 /**
  * Event predicates for {@linkcode EventStreamOptions.filter}: canary
- * detection, wiki and domain selection, and combinators.
+ * detection, selection by wiki, domain, change type, namespace, bot flag or
+ * any field, and combinators. The selectors read the field each stream uses
+ * for the same idea, so one filter works on `mediawiki.recentchange`,
+ * `mediawiki.page_change.v1` and the other `mediawiki.*` streams.
  *
  * Events a filter rejects are consumed (the cursor moves past them), so they
  * never come back after a reconnect.
  *
  * @module
  */
+import { getPath } from "./_path.ts";
 import type { EventStreamsEvent } from "./types.ts";
 
 /**
@@ -22,6 +26,15 @@ import type { EventStreamsEvent } from "./types.ts";
  * ```
  */
 export type EventFilter<E> = (event: E) => boolean;
+
+/** Where each stream keeps the wiki's database name. */
+const WIKI_FIELDS = ["wiki", "database", "wiki_id"];
+/** Where each stream keeps the kind of change. */
+const TYPE_FIELDS = ["type", "page_change_kind"];
+/** Where each stream keeps the page's namespace id. */
+const NAMESPACE_FIELDS = ["namespace", "page_namespace", "page.namespace_id"];
+/** Where each stream keeps the bot flag, in the order they are read. */
+const BOT_FIELDS = ["bot", "performer.is_bot", "performer.user_is_bot"];
 
 /**
  * Whether `event` is a canary: a synthetic monitoring event
@@ -44,35 +57,46 @@ export function isCanaryEvent(event: EventStreamsEvent): boolean {
 }
 
 /**
- * Keeps events whose `meta.domain` is one of `domains` (exact,
- * case-insensitive), e.g. `"en.wikipedia.org"`.
+ * Keeps events whose `meta.domain` is one of `domains`, case-insensitively:
+ * exactly (`"en.wikipedia.org"`), or, for a pattern starting with `*.`, any
+ * subdomain (`"*.wikipedia.org"` keeps `en.wikipedia.org` and
+ * `de.wikipedia.org`).
  *
- * @param domains The domains to keep.
+ * @param domains The domains or `*.suffix` patterns to keep.
  * @returns A filter.
  * @throws {TypeError} When no domain is given.
  *
  * @example
  * ```ts
  * import { byDomain } from "@eventstreams/client";
- * const keep = byDomain("en.wikipedia.org", "www.wikidata.org");
+ * const keep = byDomain("*.wikipedia.org", "www.wikidata.org");
  * const meta = { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" };
  * console.assert(keep({ meta: { ...meta, domain: "www.wikidata.org" } }));
- * console.assert(!keep({ meta: { ...meta, domain: "de.wikipedia.org" } }));
+ * console.assert(keep({ meta: { ...meta, domain: "de.wikipedia.org" } }));
+ * console.assert(!keep({ meta: { ...meta, domain: "commons.wikimedia.org" } }));
  * ```
  */
 export function byDomain(...domains: string[]): EventFilter<EventStreamsEvent> {
-  const wanted = lowerSet("byDomain", "domain", domains);
+  const exact = new Set<string>();
+  const suffixes: string[] = [];
+  for (const domain of lowerSet("byDomain", "domain", domains)) {
+    if (domain.startsWith("*.")) suffixes.push(domain.slice(1));
+    else exact.add(domain);
+  }
   return (event) => {
-    const domain = event.meta.domain;
-    return typeof domain === "string" && wanted.has(domain.toLowerCase());
+    const domain = event.meta?.domain;
+    if (typeof domain !== "string") return false;
+    const lower = domain.toLowerCase();
+    return exact.has(lower) ||
+      suffixes.some((suffix) => lower.endsWith(suffix));
   };
 }
 
 /**
  * Keeps events of the given wikis by database name (`"enwiki"`,
- * `"wikidatawiki"`), read from the field each stream uses: `wiki`
- * (recentchange), `wiki_id` (page_change), or `database` (the other
- * `mediawiki.*` streams).
+ * `"wikidatawiki"`), case-insensitively, read from the field each stream
+ * uses: `wiki` (recentchange), `database` (revision-create, page-delete and
+ * the other `mediawiki.*` streams) or `wiki_id` (page_change).
  *
  * @param wikis The database names to keep.
  * @returns A filter.
@@ -90,9 +114,157 @@ export function byDomain(...domains: string[]): EventFilter<EventStreamsEvent> {
  */
 export function byWiki(...wikis: string[]): EventFilter<EventStreamsEvent> {
   const wanted = lowerSet("byWiki", "wiki", wikis);
+  return (event) =>
+    anyField(
+      event,
+      WIKI_FIELDS,
+      (v) => typeof v === "string" && wanted.has(v.toLowerCase()),
+    );
+}
+
+/**
+ * Keeps changes of the given kinds (exact, case-sensitive), read from `type`
+ * (recentchange: `edit`, `new`, `log`, `categorize`, `external`) or
+ * `page_change_kind` (page_change: `create`, `edit`, `move`, `delete`,
+ * `undelete`, `visibility_change`).
+ *
+ * @param types The kinds to keep.
+ * @returns A filter.
+ * @throws {TypeError} When no type is given.
+ *
+ * @example
+ * ```ts
+ * import { byType } from "@eventstreams/client";
+ * const edits = byType("edit");
+ * const meta = { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" };
+ * console.assert(edits({ meta, type: "edit" }));
+ * console.assert(edits({ meta, page_change_kind: "edit" }));
+ * console.assert(!edits({ meta, type: "log" }));
+ * ```
+ */
+export function byType(...types: string[]): EventFilter<EventStreamsEvent> {
+  const wanted = new Set(nonEmpty("byType", "type", types));
+  return (event) =>
+    anyField(
+      event,
+      TYPE_FIELDS,
+      (v) => typeof v === "string" && wanted.has(v),
+    );
+}
+
+/**
+ * Keeps events on pages in the given namespaces (`0` articles, `14`
+ * categories), read from `namespace` (recentchange), `page_namespace`
+ * (revision-create, page-create and the other `mediawiki.page-*` streams) or
+ * `page.namespace_id` (page_change).
+ *
+ * @param namespaces The namespace ids to keep.
+ * @returns A filter.
+ * @throws {TypeError} When no namespace is given.
+ *
+ * @example
+ * ```ts
+ * import { byNamespace } from "@eventstreams/client";
+ * const articles = byNamespace(0);
+ * const meta = { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" };
+ * console.assert(articles({ meta, namespace: 0 }));
+ * console.assert(articles({ meta, page: { namespace_id: 0 } }));
+ * console.assert(!articles({ meta, page_namespace: 14 }));
+ * ```
+ */
+export function byNamespace(
+  ...namespaces: number[]
+): EventFilter<EventStreamsEvent> {
+  const wanted = new Set(nonEmpty("byNamespace", "namespace", namespaces));
+  return (event) =>
+    anyField(
+      event,
+      NAMESPACE_FIELDS,
+      (v) => typeof v === "number" && wanted.has(v),
+    );
+}
+
+/**
+ * Keeps only bot changes (`byBot(true)`) or only non-bot changes
+ * (`byBot(false)`), reading the first boolean among `bot` (recentchange),
+ * `performer.is_bot` (page_change) and `performer.user_is_bot`
+ * (revision-create, page-create and the other `mediawiki.page-*` streams).
+ * Events without any of these fields are dropped either way.
+ *
+ * @param isBot `true` for bots only, `false` for humans only.
+ * @returns A filter.
+ * @throws {TypeError} When `isBot` is not a boolean.
+ *
+ * @example
+ * ```ts
+ * import { byBot } from "@eventstreams/client";
+ * const humans = byBot(false);
+ * const meta = { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" };
+ * console.assert(humans({ meta, bot: false }));
+ * console.assert(!humans({ meta, performer: { user_is_bot: true } }));
+ * console.assert(!humans({ meta }));
+ * ```
+ */
+export function byBot(isBot: boolean): EventFilter<EventStreamsEvent> {
+  if (typeof isBot !== "boolean") {
+    throw new TypeError(
+      `Cannot build byBot() from ${
+        String(isBot)
+      }: pass true (bots only) or false (humans only)`,
+    );
+  }
+  return (event) =>
+    BOT_FIELDS.map((path) => getPath(event, path)).find((v) =>
+      typeof v === "boolean"
+    ) === isBot;
+}
+
+/**
+ * Keeps events whose field at a dotted `path` (`performer.user_text`,
+ * `meta.domain`, `length.new`) equals `value` as text: strings as they are,
+ * numbers and booleans as `String()` writes them (`"1000"`, `"false"`),
+ * objects and arrays as compact JSON. Events without the field are dropped.
+ *
+ * @param path Dot-separated property names.
+ * @param value The text the field must equal.
+ * @returns A filter.
+ * @throws {TypeError} When `path` is empty or has an empty segment, or
+ *   `value` is not a string.
+ *
+ * @example
+ * ```ts
+ * import { byField } from "@eventstreams/client";
+ * const meta = { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" };
+ * const event = { meta, performer: { user_text: "Example" }, length: { new: 1000 } };
+ * console.assert(byField("performer.user_text", "Example")(event));
+ * console.assert(byField("length.new", "1000")(event));
+ * console.assert(!byField("performer.user_text", "Other")(event));
+ * ```
+ */
+export function byField(
+  path: string,
+  value: string,
+): EventFilter<EventStreamsEvent> {
+  if (
+    typeof path !== "string" || path.split(".").some((part) => part === "")
+  ) {
+    throw new TypeError(
+      `Cannot build byField() for path '${path}': expected a dotted path like performer.user_text`,
+    );
+  }
+  if (typeof value !== "string") {
+    throw new TypeError(
+      `Cannot build byField('${path}') with ${typeof value} ${
+        String(value)
+      }: pass the value as a string, like '${String(value)}'`,
+    );
+  }
   return (event) => {
-    const wiki = event.wiki ?? event.wiki_id ?? event.database;
-    return typeof wiki === "string" && wanted.has(wiki.toLowerCase());
+    const found = getPath(event, path);
+    if (found === undefined) return false;
+    return (typeof found === "object" && found !== null
+      ? JSON.stringify(found)
+      : String(found)) === value;
   };
 }
 
@@ -116,11 +288,48 @@ export function allOf<E>(...filters: EventFilter<E>[]): EventFilter<E> {
   return (event) => filters.every((keep) => keep(event));
 }
 
-function lowerSet(fn: string, what: string, values: string[]): Set<string> {
+/**
+ * Keeps events that at least one filter keeps.
+ *
+ * @typeParam E The event type.
+ * @param filters The filters to combine.
+ * @returns A filter (which keeps nothing when `filters` is empty).
+ *
+ * @example
+ * ```ts
+ * import { anyOf, byBot, byNamespace } from "@eventstreams/client";
+ * const keep = anyOf(byNamespace(0), byBot(true));
+ * const meta = { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" };
+ * console.assert(keep({ meta, namespace: 0, bot: false }));
+ * console.assert(keep({ meta, namespace: 2, bot: true }));
+ * console.assert(!keep({ meta, namespace: 2, bot: false }));
+ * ```
+ */
+export function anyOf<E>(...filters: EventFilter<E>[]): EventFilter<E> {
+  return (event) => filters.some((keep) => keep(event));
+}
+
+/** Whether any of `paths` in `event` holds a value that passes `test`. */
+function anyField(
+  event: EventStreamsEvent,
+  paths: readonly string[],
+  test: (value: unknown) => boolean,
+): boolean {
+  for (const path of paths) {
+    if (test(getPath(event, path))) return true;
+  }
+  return false;
+}
+
+function nonEmpty<T>(fn: string, what: string, values: T[]): T[] {
   if (values.length === 0) {
     throw new TypeError(
       `Cannot build ${fn}() without a ${what}: pass at least one`,
     );
   }
-  return new Set(values.map((v) => v.toLowerCase()));
+  return values;
+}
+
+function lowerSet(fn: string, what: string, values: string[]): Set<string> {
+  return new Set(nonEmpty(fn, what, values).map((v) => v.toLowerCase()));
 }

@@ -15,6 +15,7 @@ import type { CassetteChunk } from "../src/testing/cassette.ts";
 import { serveEmulator } from "../src/testing/emulator/mod.ts";
 import { ManualClock } from "../src/testing/manual_clock.ts";
 import { replayFetch } from "../src/testing/replay.ts";
+import { runProcess } from "./_helpers.ts";
 
 const USER_AGENT = "record-test/1.0 (me@example.org)";
 const RECORDED_AT = Date.UTC(2026, 8, 27, 16, 20);
@@ -544,13 +545,11 @@ Deno.test("record --help shows how to record from the real server and that secre
 });
 
 Deno.test("deno task record runs the CLI's record command", async () => {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "record", "--help"],
-    cwd: new URL("..", import.meta.url),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(output.code, 0, dec.decode(output.stderr));
-  assert.equal(dec.decode(output.stdout), RECORD_HELP);
+  const output = await runProcess(
+    Deno.execPath(),
+    ["task", "--quiet", "record", "--help"],
+    { cwd: new URL("..", import.meta.url) },
+  );
+  assert.equal(output.code, 0, output.stderr);
+  assert.equal(output.stdout, RECORD_HELP);
 });

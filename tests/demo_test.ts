@@ -4,9 +4,7 @@
  * can fail. The demo runs in real (compressed) time: a few seconds each.
  */
 import assert from "node:assert/strict";
-import { systemClock } from "../src/clock.ts";
 import { main } from "../src/cli/main.ts";
-import type { CliIo, CliOutput } from "../src/cli/io.ts";
 import { compareDeliveries, formatDeliverySummary } from "../src/cli/demo.ts";
 import {
   DEMO_CANARY_EVERY,
@@ -14,50 +12,11 @@ import {
   DEMO_RECENTCHANGE_COUNT,
   DEMO_SINCE,
 } from "../src/cli/demo_scenario.ts";
+import { captureIo, CLI_MAIN, runProcess } from "./_helpers.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
-const MAIN = new URL("../src/cli/main.ts", import.meta.url);
 const SUMMARY =
   /^(\d+) events delivered, 0 lost, 0 duplicated, (\d+) reconnects$/;
-
-class CaptureOutput implements CliOutput {
-  #chunks: Uint8Array[] = [];
-  write(bytes: Uint8Array): Promise<number> {
-    return Promise.resolve(this.writeSync(bytes));
-  }
-  writeSync(bytes: Uint8Array): number {
-    this.#chunks.push(bytes.slice());
-    return bytes.length;
-  }
-  isTerminal(): boolean {
-    return false;
-  }
-  get text(): string {
-    const all = new Uint8Array(
-      this.#chunks.reduce((n, c) => n + c.length, 0),
-    );
-    let at = 0;
-    for (const chunk of this.#chunks) {
-      all.set(chunk, at);
-      at += chunk.length;
-    }
-    return new TextDecoder().decode(all);
-  }
-}
-
-function captureIo(): CliIo & { out: CaptureOutput; err: CaptureOutput } {
-  const out = new CaptureOutput();
-  const err = new CaptureOutput();
-  return {
-    out,
-    err,
-    stdout: out,
-    stderr: err,
-    env: { get: () => undefined },
-    clock: systemClock,
-    onInterrupt: () => () => {},
-  };
-}
 
 /**
  * The events the demo must deliver, counted without the emulator: the real
@@ -147,25 +106,19 @@ Deno.test("demo: delivers every event of the emulator's log exactly once through
 
 Deno.test("demo (subprocess): deno task demo --quiet exits 0 with the summary as its last line and no event on stdout", async () => {
   const { total } = await expectedCount();
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--unstable-kv",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      MAIN.pathname,
-      "demo",
-      "--quiet",
-    ],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.equal(output.code, 0, stderr);
-  assert.equal(new TextDecoder().decode(output.stdout), "");
+  const { code, stdout, stderr } = await runProcess(Deno.execPath(), [
+    "run",
+    "--unstable-kv",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    CLI_MAIN,
+    "demo",
+    "--quiet",
+  ], { env: { NO_COLOR: "1" } });
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout, "");
   const [, delivered, reconnects] = summaryOf(stderr);
   assert.equal(Number(delivered), total);
   assert.ok(Number(reconnects) >= DEMO_FAULTS.length);

@@ -7,24 +7,13 @@ import assert from "node:assert/strict";
 import { FileCheckpointStore } from "../src/checkpoint/file_store.ts";
 import { generateStreams } from "../src/testing/emulator/generate_streams.ts";
 import { serveEmulator } from "../src/testing/emulator/server.ts";
+import { seededRandom } from "../src/testing/random.ts";
+import { runProcess, spawnCli } from "./_helpers.ts";
 
-const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
 const UA =
   "eventstreams-kill-test/0.1 (https://example.org/eventstreams-kill-test)";
 const EVENTS = 3000;
 const SEED = 20260927;
-
-/** mulberry32: a tiny seeded PRNG, so the kill points are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Splits a byte stream into lines; the last unterminated piece is yielded too. */
 async function* lines(
@@ -96,7 +85,7 @@ Deno.test(
     await using emulator = serveEmulator({ streams, maxConnectionsPerIp: 0 });
     const dir = await Deno.makeTempDir({ prefix: "kill_test_" });
     const checkpoint = `${dir}/rc.cursor`;
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     const delivered = new Map<string, number>(); // key -> times printed
     const windows: string[] = []; // events printed but not covered by the checkpoint at a kill
     let kills = 0;
@@ -104,33 +93,21 @@ Deno.test(
     try {
       for (let run = 0; run < 100; run++) {
         const killAfter = 40 + Math.floor(random() * 400);
-        const child = new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "--allow-net=127.0.0.1",
-            "--allow-read",
-            "--allow-write",
-            "--allow-env",
-            MAIN,
-            "tail",
-            "recentchange",
-            "--since",
-            since,
-            "--checkpoint",
-            checkpoint,
-            "--format",
-            "ndjson",
-            "--no-status",
-            "--base-url",
-            emulator.url,
-            "--user-agent",
-            UA,
-          ],
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-        const stderr = new Response(child.stderr).text();
+        const { child, stderr } = spawnCli([
+          "tail",
+          "recentchange",
+          "--since",
+          since,
+          "--checkpoint",
+          checkpoint,
+          "--format",
+          "ndjson",
+          "--no-status",
+          "--base-url",
+          emulator.url,
+          "--user-agent",
+          UA,
+        ]);
         const printed: Position[] = [];
         let signal: "SIGKILL" | "SIGINT" | undefined;
         for await (const line of lines(child.stdout)) {
@@ -235,7 +212,7 @@ Deno.test(
     const checkpoint = `${dir}/rc.cursor`;
     const consumer =
       new URL("./fixtures_kill_consumer.ts", import.meta.url).pathname;
-    const random = prng(SEED + 1);
+    const random = seededRandom(SEED + 1);
     const delivered: number[] = [];
     const counts = { print: 0, save: 0 };
     try {
@@ -248,29 +225,24 @@ Deno.test(
           : random() < 0.5
           ? "print"
           : "save";
-        const output = await new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "--allow-net=127.0.0.1",
-            "--allow-read",
-            "--allow-write",
-            "--allow-run",
-            consumer,
-            emulator.url,
-            since,
-            checkpoint,
-            String(phase === "none" ? 0 : killAfter),
-            phase,
-            String(offsets.at(-1)),
-          ],
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        const stderr = new TextDecoder().decode(output.stderr);
-        const printed = new TextDecoder().decode(output.stdout).trimEnd().split(
-          "\n",
-        ).map((line) => Number(line.split(" ")[2]));
+        const output = await runProcess(Deno.execPath(), [
+          "run",
+          "--allow-net=127.0.0.1",
+          "--allow-read",
+          "--allow-write",
+          "--allow-run",
+          consumer,
+          emulator.url,
+          since,
+          checkpoint,
+          String(phase === "none" ? 0 : killAfter),
+          phase,
+          String(offsets.at(-1)),
+        ]);
+        const stderr = output.stderr;
+        const printed = output.stdout.trimEnd().split("\n").map((line) =>
+          Number(line.split(" ")[2])
+        );
         const before = delivered.at(-1);
         delivered.push(...printed);
         if (phase === "none") {

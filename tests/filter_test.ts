@@ -1,6 +1,27 @@
 import assert from "node:assert/strict";
-import { allOf, byDomain, byWiki, isCanaryEvent } from "../src/filter.ts";
+import {
+  allOf,
+  anyOf,
+  byBot,
+  byDomain,
+  byField,
+  byNamespace,
+  byType,
+  byWiki,
+  type EventFilter,
+  isCanaryEvent,
+} from "../src/filter.ts";
 import type { EventStreamsEvent } from "../src/types.ts";
+import { sampleEvents } from "./_sample_events.ts";
+
+const RC = "mediawiki.recentchange";
+const PC = "mediawiki.page_change.v1";
+const RV = "mediawiki.revision-create";
+
+/** The streams of the sample events (recentchange, page_change, revision-create) a filter keeps. */
+function kept(keep: EventFilter<EventStreamsEvent>): string[] {
+  return sampleEvents.filter(keep).map((e) => e.meta.stream);
+}
 
 function event(
   fields: Record<string, unknown>,
@@ -33,6 +54,9 @@ Deno.test("byWiki reads wiki, wiki_id or database, case-insensitively", () => {
   assert.equal(keep(event({ database: "ENWIKI" })), true); // revision-create and others
   assert.equal(keep(event({ database: "dewiki" })), false);
   assert.equal(keep(event({})), false);
+  assert.equal(keep(event({ wiki: 7, database: "enwiki" })), true); // any field that matches
+  assert.deepEqual(kept(byWiki("ENWIKI", "dewiki")), [RC, RV]);
+  assert.deepEqual(kept(byWiki("wikidatawiki")), [PC]);
   assert.throws(() => byWiki(), {
     name: "TypeError",
     message: "Cannot build byWiki() without a wiki: pass at least one",
@@ -44,7 +68,97 @@ Deno.test("byDomain keeps the given domains", () => {
   assert.equal(keep(event({}, "EN.wikipedia.org")), true);
   assert.equal(keep(event({}, "de.wikipedia.org")), false);
   assert.equal(keep(event({})), false);
-  assert.throws(() => byDomain(), TypeError);
+  assert.deepEqual(kept(byDomain("www.wikidata.org")), [PC]);
+  assert.throws(() => byDomain(), {
+    name: "TypeError",
+    message: "Cannot build byDomain() without a domain: pass at least one",
+  });
+});
+
+Deno.test("byDomain keeps any subdomain for a *.suffix pattern, not the bare domain", () => {
+  const keep = byDomain("*.Wikipedia.org");
+  assert.equal(keep(event({}, "en.wikipedia.org")), true);
+  assert.equal(keep(event({}, "DE.WIKIPEDIA.ORG")), true);
+  assert.equal(keep(event({}, "wikipedia.org")), false);
+  assert.equal(keep(event({}, "en.wikipedia.org.example")), false);
+  assert.deepEqual(kept(byDomain("*.wikipedia.org")), [RC, RV]);
+});
+
+Deno.test("byType reads type (recentchange) or page_change_kind (page_change), exactly", () => {
+  const keep = byType("edit", "new");
+  assert.equal(keep(event({ type: "new" })), true);
+  assert.equal(keep(event({ page_change_kind: "edit" })), true);
+  assert.equal(keep(event({ type: "Edit" })), false);
+  assert.equal(keep(event({ type: "log" })), false);
+  assert.equal(keep(event({})), false);
+  assert.deepEqual(kept(byType("edit")), [RC, PC]);
+  assert.throws(() => byType(), {
+    name: "TypeError",
+    message: "Cannot build byType() without a type: pass at least one",
+  });
+});
+
+Deno.test("byNamespace reads namespace, page_namespace or page.namespace_id", () => {
+  const keep = byNamespace(0, -1);
+  assert.equal(keep(event({ namespace: 0 })), true); // recentchange
+  assert.equal(keep(event({ page_namespace: -1 })), true); // revision-create and page-*
+  assert.equal(keep(event({ page: { namespace_id: 0 } })), true); // page_change
+  assert.equal(keep(event({ namespace: "0" })), false);
+  assert.equal(keep(event({ page: null })), false);
+  assert.deepEqual(kept(byNamespace(0)), [RC, PC]);
+  assert.deepEqual(kept(byNamespace(14)), [RV]);
+  assert.throws(() => byNamespace(), {
+    name: "TypeError",
+    message:
+      "Cannot build byNamespace() without a namespace: pass at least one",
+  });
+});
+
+Deno.test("byBot reads the first boolean of bot, performer.is_bot, performer.user_is_bot; events without one are dropped", () => {
+  assert.deepEqual(kept(byBot(true)), [RV]);
+  assert.deepEqual(kept(byBot(false)), [RC, PC]);
+  const humans = byBot(false);
+  assert.equal(
+    humans(event({ bot: false, performer: { is_bot: true } })),
+    true,
+  );
+  assert.equal(
+    humans(event({ bot: "no", performer: { is_bot: false } })),
+    true,
+  );
+  assert.equal(humans(event({})), false);
+  assert.equal(byBot(true)(event({})), false);
+  assert.throws(() => byBot(undefined as unknown as boolean), {
+    name: "TypeError",
+    message:
+      "Cannot build byBot() from undefined: pass true (bots only) or false (humans only)",
+  });
+});
+
+Deno.test("byField compares a dotted path's value as text, objects as compact JSON", () => {
+  assert.deepEqual(kept(byField("performer.user_text", "Immanuelle")), [PC]);
+  assert.deepEqual(
+    kept(allOf(byField("length.new", "1000"), byField("bot", "false"))),
+    [RC],
+  );
+  assert.deepEqual(
+    kept(byField("page", '{"page_title":"Q60988248","namespace_id":0}')),
+    [PC],
+  );
+  assert.equal(byField("meta.domain", "a=b")(event({}, "a=b")), true);
+  assert.equal(byField("x", "null")(event({ x: null })), true);
+  assert.equal(byField("x", "undefined")(event({})), false);
+  assert.throws(() => byField("a..b", "1"), {
+    name: "TypeError",
+    message:
+      "Cannot build byField() for path 'a..b': expected a dotted path like performer.user_text",
+  });
+  assert.throws(() => byField("", "1"), TypeError);
+  assert.throws(() => byField("bot", false as unknown as string), {
+    name: "TypeError",
+    message:
+      "Cannot build byField('bot') with boolean false: pass the value as a string, like 'false'",
+  });
 });
 
 Deno.test("allOf keeps what every filter keeps", () => {
@@ -56,4 +170,11 @@ Deno.test("allOf keeps what every filter keeps", () => {
   assert.equal(keep(event({ wiki: "enwiki" }, "canary")), false);
   assert.equal(keep(event({ wiki: "dewiki" })), false);
   assert.equal(allOf<EventStreamsEvent>()(event({})), true);
+  assert.deepEqual(kept(allOf(byWiki("enwiki"), byBot(true))), []);
+});
+
+Deno.test("anyOf keeps what at least one filter keeps", () => {
+  assert.deepEqual(kept(anyOf(byWiki("enwiki"), byBot(true))), [RC, RV]);
+  assert.deepEqual(kept(anyOf(byNamespace(14))), [RV]);
+  assert.equal(anyOf<EventStreamsEvent>()(event({})), false);
 });

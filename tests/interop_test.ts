@@ -25,6 +25,7 @@ import {
   take,
   UA,
 } from "./_replay_helpers.ts";
+import { type ProcessRun, runProcess } from "./_helpers.ts";
 
 const SINCE = "2026-09-27T16:17:00Z";
 
@@ -51,22 +52,12 @@ async function captureEmulator(
 async function curl(
   url: string,
   headers: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
+): Promise<ProcessRun> {
   const args = ["-sN", "--max-time", "10", "-H", `User-Agent: ${UA}`];
   for (const [name, value] of Object.entries(headers)) {
     args.push("-H", `${name}: ${value}`);
   }
-  const output = await new Deno.Command("curl", {
-    args: [...args, url],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  return await runProcess("curl", [...args, url]);
 }
 
 Deno.test("curl -N reads the real capture's first frames byte for byte from the emulator and exits at the server's cut", async () => {

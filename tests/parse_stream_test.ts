@@ -9,6 +9,7 @@ import {
   SseParseStream,
   type SseParseStreamOptions,
 } from "../src/sse/parse_stream.ts";
+import { seededRandom } from "../src/testing/random.ts";
 
 const encoder = new TextEncoder();
 const CAPTURE = await Deno.readFile(
@@ -16,18 +17,6 @@ const CAPTURE = await Deno.readFile(
 );
 const CAPTURE_FRAMES = 169;
 const FIRST_OFFSET = 1109139115;
-
-/** mulberry32: a seeded PRNG, so chunkings are the same on every run. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Cuts `bytes` into chunks of random sizes in [1, maxSize]. */
 function randomChunks(

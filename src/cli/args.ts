@@ -12,6 +12,7 @@ import { Cursor } from "../cursor.ts";
 import { resolveStreamName } from "../streams.ts";
 import { parseDuration, parseSince } from "./duration.ts";
 import { type MatchCondition, parseMatch } from "./filters.ts";
+import { type CliIo, writeText } from "./io.ts";
 
 /**
  * The command line is wrong: unknown flag, bad value, missing argument.
@@ -127,6 +128,41 @@ export interface RecordArgs {
   allowUnknownStreams: boolean;
 }
 
+/**
+ * Whether an error the library throws while a command sets up is the
+ * caller's fault (an unknown stream name, a generic user agent): the library
+ * reports those as `TypeError` or `RangeError`.
+ */
+function isUsageProblem(error: unknown): error is TypeError | RangeError {
+  return error instanceof TypeError || error instanceof RangeError;
+}
+
+/**
+ * Turns a problem the library reports while a command sets up (a
+ * `TypeError` or `RangeError`, e.g. a user agent without a contact) into a
+ * {@linkcode UsageError} with the library's message, so the command exits
+ * with code 2; any other error is returned as it is.
+ *
+ * @param error What the library threw.
+ * @returns The error to rethrow.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toUsageError, UsageError } from "./args.ts";
+ *
+ * const usage = toUsageError(new TypeError("Invalid userAgent 'x'"));
+ * assert.ok(usage instanceof UsageError && usage.message === "Invalid userAgent 'x'");
+ * const other = new Error("Connection refused");
+ * assert.equal(toUsageError(other), other);
+ * ```
+ */
+export function toUsageError(error: unknown): unknown {
+  return isUsageProblem(error)
+    ? new UsageError(error.message, { cause: error })
+    : error;
+}
+
 /** Environment lookups the parser needs. */
 export interface ArgsEnv {
   /** Returns an environment variable, or `undefined`. */
@@ -135,6 +171,60 @@ export interface ArgsEnv {
 
 /** A parsed subcommand line: either a request for help or the options. */
 export type Parsed<T> = { help: true } | { help: false; options: T };
+
+/** A subcommand's command line, for {@linkcode parseCommand}. */
+export interface CommandLine<T> {
+  /** The subcommand's parser ({@linkcode parseTailArgs}, {@linkcode parseRecordArgs}, ...). */
+  parse: (args: string[], env: ArgsEnv, nowMs: number) => Parsed<T>;
+  /** The subcommand's `--help` text. */
+  help: string;
+}
+
+/**
+ * Parses a subcommand's arguments and handles `--help`: writes the help to
+ * stdout when the command line asks for it, else hands back the checked
+ * options.
+ *
+ * @param args The arguments after the subcommand's name.
+ * @param io The process's I/O (environment and clock for the parser, stdout
+ *   for the help).
+ * @param command The subcommand's parser and help text.
+ * @returns The options, or `undefined` after writing the help (exit code 0).
+ * @throws {UsageError} For any mistake in `args`, from the parser.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCommand, parseServeArgs } from "./args.ts";
+ * import { denoIo } from "./io.ts";
+ *
+ * const serve = { parse: parseServeArgs, help: "Run the emulator.\n" };
+ * assert.equal((await parseCommand(["-p", "0"], denoIo(), serve))?.port, 0);
+ * ```
+ */
+export async function parseCommand<T>(
+  args: string[],
+  io: CliIo,
+  command: CommandLine<T>,
+): Promise<T | undefined> {
+  const parsed = command.parse(args, io.env, io.clock.now());
+  if (parsed.help) {
+    await writeText(io.stdout, command.help);
+    return undefined;
+  }
+  return parsed.options;
+}
+
+/**
+ * The help lines of `--user-agent` and `--base-url` (see
+ * {@linkcode parseTailArgs}), for the subcommands that connect to a server.
+ */
+export const CONNECTION_OPTIONS_HELP =
+  `  --user-agent <ua>         Required by Wikimedia: name your tool and a contact, like
+                            'my-tool/1.0 (https://example.org; me@example.org)'.
+                            Default: the EVENTSTREAMS_USER_AGENT environment variable
+  --base-url <url>          Server (default https://stream.wikimedia.org), e.g. a local
+                            'eventstreams serve' at http://127.0.0.1:8092`;
 
 type Spec = NonNullable<ParseArgsConfig["options"]>;
 
@@ -485,7 +575,9 @@ export function parseRecordArgs(
     );
   }
   const streams = [
-    ...new Set(given.map((name) => streamName(name, allowUnknownStreams))),
+    ...new Set(
+      given.map((name) => resolveStreamArg(name, allowUnknownStreams)),
+    ),
   ];
 
   if (values.out === undefined || values.out.trim() === "") {
@@ -540,16 +632,29 @@ export function parseRecordArgs(
 }
 
 /**
- * A stream name or alias resolved to its canonical name; an unknown one is a
- * usage error pointing to `--allow-unknown-streams`.
+ * Resolves a stream name or alias from the command line to its canonical
+ * name (as given, for an unknown name with `--allow-unknown-streams`).
+ *
+ * @param name The name or alias as given.
+ * @param allowUnknown Whether `--allow-unknown-streams` was given.
+ * @returns The canonical name.
+ * @throws {UsageError} For an unknown name without `allowUnknown`: the
+ *   library's message, pointing to `--allow-unknown-streams`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveStreamArg } from "./args.ts";
+ *
+ * assert.equal(resolveStreamArg("recentchange", false), "mediawiki.recentchange");
+ * assert.equal(resolveStreamArg("my.stream", true), "my.stream");
+ * ```
  */
-function streamName(name: string, allowUnknown: boolean): string {
+export function resolveStreamArg(name: string, allowUnknown: boolean): string {
   try {
     return resolveStreamName(name, { allowUnknown });
   } catch (error) {
-    if (!(error instanceof TypeError || error instanceof RangeError)) {
-      throw error;
-    }
+    if (!isUsageProblem(error)) throw error;
     // The library's hint names its option; name the CLI's flag instead.
     const message = error.message.replace(
       /; pass allowUnknownStreams: true.*$/,

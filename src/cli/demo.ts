@@ -13,6 +13,7 @@ import { Cursor, type CursorEntry } from "../cursor.ts";
 import type { Emulator } from "../testing/emulator/server.ts";
 import { serveEmulator } from "../testing/emulator/server.ts";
 import type { EmulatorStreams } from "../testing/emulator/stream_set.ts";
+import { seededRandom } from "../testing/random.ts";
 import type { EventStreamsEvent } from "../types.ts";
 import { parseTailArgs, UsageError } from "./args.ts";
 import {
@@ -26,14 +27,14 @@ import {
   DEMO_BATCH_SIZE,
   DEMO_CLIENT,
   DEMO_FAULTS,
+  DEMO_JITTER_SEED_SALT,
   DEMO_SINCE,
   DEMO_STREAMS,
   DEMO_USER_AGENT,
   demoFaultsFor,
-  findFixturesDir,
-  seededRandom,
 } from "./demo_scenario.ts";
-import { formatNdjson, formatPretty, useColor } from "./format.ts";
+import { findFixturesDir } from "./fixtures_dir.ts";
+import { formatNdjson, formatPretty, outputStyle, useColor } from "./format.ts";
 import { type CliIo, writeText, writeTextSync } from "./io.ts";
 
 export {
@@ -357,13 +358,7 @@ async function runEmulatorDemo(args: DemoArgs, io: CliIo): Promise<number> {
     io.env.get("NO_COLOR"),
     args.color,
   );
-  const stdoutIsTerminal = io.stdout.isTerminal();
-  const format = args.format ?? (stdoutIsTerminal ? "pretty" : "ndjson");
-  const stdoutColor = useColor(
-    stdoutIsTerminal,
-    io.env.get("NO_COLOR"),
-    args.color,
-  );
+  const { format, color: stdoutColor } = outputStyle(io.stdout, io.env, args);
   const err = (text: string) => writeTextSync(io.stderr, text);
   const tag = (name: string, code: string) =>
     paint(code, `[${name}]`.padEnd(8), stderrColor);
@@ -441,7 +436,10 @@ async function runEmulatorDemo(args: DemoArgs, io: CliIo): Promise<number> {
       clock,
       idleTimeoutMs: DEMO_CLIENT.idleTimeoutMs,
       maxConnectionMs: DEMO_CLIENT.maxConnectionMs,
-      backoff: { ...DEMO_CLIENT.backoff, random: seededRandom(args.seed) },
+      backoff: {
+        ...DEMO_CLIENT.backoff,
+        random: seededRandom(args.seed ^ DEMO_JITTER_SEED_SALT),
+      },
       onConnect: (info) => {
         touched.clear();
         if (info.lastEventId === undefined) {

@@ -48,6 +48,13 @@ export const DEMO_CLIENT = {
   backoff: { initialMs: 100, maxMs: 1_000, throttledFloorMs: 300 },
 } as const;
 
+/**
+ * Mixed into `--seed` for the backoff jitter's `seededRandom`, so
+ * the jitter does not replay the generated events' sequence while a `--seed`
+ * still reproduces the run's delays.
+ */
+export const DEMO_JITTER_SEED_SALT = 0x9e3779b9;
+
 /** Partition batch size of the out-of-order interleaving. */
 export const DEMO_BATCH_SIZE = 25;
 
@@ -190,41 +197,5 @@ export async function buildDemoData(
     fromFixtures: options.fixturesDir !== undefined,
     canaries,
     expected,
-  };
-}
-
-/**
- * Finds the repository's fixtures directory (`../../fixtures/` from this
- * file), when this module runs from a local checkout.
- *
- * @returns The directory, or `undefined` (installed from JSR, or removed).
- */
-export async function findFixturesDir(): Promise<string | undefined> {
-  const url = new URL("../../fixtures/", import.meta.url);
-  if (url.protocol !== "file:") return undefined;
-  let path = decodeURIComponent(url.pathname);
-  if (/^\/[A-Za-z]:/.test(path)) path = path.slice(1); // Windows drive letter.
-  try {
-    return (await Deno.stat(path)).isDirectory ? path : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * A seeded pseudo-random source (mulberry32) for the backoff jitter, so a
- * `--seed` reproduces the run's delays too.
- *
- * @param seed Any integer.
- * @returns A function returning numbers in [0, 1).
- */
-export function seededRandom(seed: number): () => number {
-  let state = (seed ^ 0x9e3779b9) >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -1,12 +1,25 @@
 /**
- * The event predicates behind `eventstreams tail`'s filter flags
- * (`--wiki`, `--domain`, `--type`, `--namespace`, `--bot`, `--match`).
- * They read the field each stream uses for the same idea, so one flag works
- * on `recentchange`, `page_change` and the other `mediawiki.*` streams.
+ * `eventstreams tail`'s filter flags (`--wiki`, `--domain`, `--type`,
+ * `--namespace`, `--bot`, `--match`) turned into one event filter, composed
+ * from the library's predicates ({@linkcode byWiki}, {@linkcode byDomain},
+ * {@linkcode byType}, {@linkcode byNamespace}, {@linkcode byBot},
+ * {@linkcode byField}). Those read the field each stream uses for the same
+ * idea, so one flag works on `recentchange`, `page_change` and the other
+ * `mediawiki.*` streams.
  *
  * @module
  */
 
+import {
+  allOf,
+  byBot,
+  byDomain,
+  byField,
+  byNamespace,
+  byType,
+  byWiki,
+  type EventFilter,
+} from "../filter.ts";
 import type { EventStreamsEvent } from "../types.ts";
 
 /** A `--match path=value` condition. */
@@ -17,79 +30,53 @@ export interface MatchCondition {
   value: string;
 }
 
-/** Which events to keep. Values of one field are alternatives (OR); fields combine with AND. */
+/**
+ * Which events to keep: one library predicate per field (see each field).
+ * Values of one field are alternatives (OR); fields combine with AND.
+ */
 export interface EventSelection {
   /**
-   * Wiki database names (`enwiki`), matched case-insensitively against
-   * `wiki` (recentchange), `database` (revision-create, page-delete, ...)
-   * or `wiki_id` (page_change).
+   * Wiki database names (`enwiki`), as {@linkcode byWiki} matches them
+   * (`wiki`, `database` or `wiki_id`, case-insensitively).
    *
    * @default [] (any wiki)
    */
   wiki?: readonly string[];
   /**
-   * Domains matched against `meta.domain`, case-insensitively; a leading
-   * `*.` matches any subdomain (`*.wikipedia.org`).
+   * Domains, or `*.suffix` for any subdomain (`*.wikipedia.org`), as
+   * {@linkcode byDomain} matches them against `meta.domain`.
    *
    * @default [] (any domain)
    */
   domain?: readonly string[];
   /**
-   * Change kinds matched against `type` (recentchange: edit, new, log,
-   * categorize, external) or `page_change_kind` (page_change: create, edit,
-   * move, delete, undelete, visibility_change).
+   * Change kinds (`edit`, `new`, `log`, `create`, `move`, ...), as
+   * {@linkcode byType} matches them against `type` or `page_change_kind`.
    *
    * @default [] (any type)
    */
   type?: readonly string[];
   /**
-   * Namespace ids matched against `namespace` (recentchange),
-   * `page_namespace` (revision-create, page-*), or `page.namespace_id`
-   * (page_change).
+   * Namespace ids, as {@linkcode byNamespace} matches them against
+   * `namespace`, `page_namespace` or `page.namespace_id`.
    *
    * @default [] (any namespace)
    */
   namespace?: readonly number[];
   /**
-   * `true` keeps only bot changes, `false` only non-bot changes, reading
-   * `bot` (recentchange), `performer.is_bot` (page_change) or
-   * `performer.user_is_bot` (revision-create, page-*). Events without any of
-   * these fields are dropped when this is set.
+   * `true` keeps only bot changes, `false` only non-bot changes, as
+   * {@linkcode byBot} reads them; events without a bot flag are dropped
+   * when this is set.
    *
    * @default undefined (bots and humans)
    */
   bot?: boolean;
   /**
-   * Conditions that must all hold.
+   * Conditions that must all hold, each as {@linkcode byField} compares it.
    *
    * @default []
    */
   match?: readonly MatchCondition[];
-}
-
-/**
- * Reads a dotted path (`performer.user_text`) from a JSON value.
- *
- * @param value The object to read.
- * @param path Dot-separated property names.
- * @returns The value there, or `undefined` when any step is missing.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { getPath } from "./filters.ts";
- *
- * assert.equal(getPath({ page: { namespace_id: 0 } }, "page.namespace_id"), 0);
- * assert.equal(getPath({ page: null }, "page.namespace_id"), undefined);
- * ```
- */
-export function getPath(value: unknown, path: string): unknown {
-  let current = value;
-  for (const key of path.split(".")) {
-    if (current === null || typeof current !== "object") return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
 }
 
 /**
@@ -121,14 +108,10 @@ export function parseMatch(text: string): MatchCondition {
   return { path, value: text.slice(index + 1) };
 }
 
-const WIKI_FIELDS = ["wiki", "database", "wiki_id"];
-const TYPE_FIELDS = ["type", "page_change_kind"];
-const NAMESPACE_FIELDS = ["namespace", "page_namespace", "page.namespace_id"];
-const BOT_FIELDS = ["bot", "performer.is_bot", "performer.user_is_bot"];
-
 /**
  * Builds one predicate from a selection, for `eventStream`'s `filter`
- * option (dropped events still advance the cursor).
+ * option (dropped events still advance the cursor): each field's library
+ * predicate, combined with {@linkcode allOf}.
  *
  * @param selection Which events to keep.
  * @returns A predicate, or `undefined` when the selection keeps everything.
@@ -147,84 +130,19 @@ const BOT_FIELDS = ["bot", "performer.is_bot", "performer.user_is_bot"];
  */
 export function selectEvents(
   selection: EventSelection,
-): ((event: EventStreamsEvent) => boolean) | undefined {
-  const tests: ((event: EventStreamsEvent) => boolean)[] = [];
-  if (selection.wiki?.length) {
-    const wanted = new Set(selection.wiki.map((wiki) => wiki.toLowerCase()));
-    tests.push((event) =>
-      anyField(
-        event,
-        WIKI_FIELDS,
-        (v) => typeof v === "string" && wanted.has(v.toLowerCase()),
-      )
-    );
-  }
-  if (selection.domain?.length) {
-    const exact = new Set<string>();
-    const suffixes: string[] = [];
-    for (const domain of selection.domain) {
-      const lower = domain.toLowerCase();
-      if (lower.startsWith("*.")) suffixes.push(lower.slice(1));
-      else exact.add(lower);
-    }
-    tests.push((event) => {
-      const domain = event.meta?.domain;
-      if (typeof domain !== "string") return false;
-      const lower = domain.toLowerCase();
-      return exact.has(lower) ||
-        suffixes.some((suffix) => lower.endsWith(suffix));
-    });
-  }
-  if (selection.type?.length) {
-    const wanted = new Set(selection.type);
-    tests.push((event) =>
-      anyField(
-        event,
-        TYPE_FIELDS,
-        (v) => typeof v === "string" && wanted.has(v),
-      )
-    );
-  }
+): EventFilter<EventStreamsEvent> | undefined {
+  const filters: EventFilter<EventStreamsEvent>[] = [];
+  if (selection.wiki?.length) filters.push(byWiki(...selection.wiki));
+  if (selection.domain?.length) filters.push(byDomain(...selection.domain));
+  if (selection.type?.length) filters.push(byType(...selection.type));
   if (selection.namespace?.length) {
-    const wanted = new Set(selection.namespace);
-    tests.push((event) =>
-      anyField(
-        event,
-        NAMESPACE_FIELDS,
-        (v) => typeof v === "number" && wanted.has(v),
-      )
-    );
+    filters.push(byNamespace(...selection.namespace));
   }
-  if (selection.bot !== undefined) {
-    const wanted = selection.bot;
-    tests.push((event) => {
-      const flag = BOT_FIELDS.map((path) => getPath(event, path)).find((v) =>
-        typeof v === "boolean"
-      );
-      return flag === wanted;
-    });
-  }
+  if (selection.bot !== undefined) filters.push(byBot(selection.bot));
   for (const { path, value } of selection.match ?? []) {
-    tests.push((event) => {
-      const found = getPath(event, path);
-      if (found === undefined) return false;
-      return (typeof found === "object" && found !== null
-        ? JSON.stringify(found)
-        : String(found)) === value;
-    });
+    filters.push(byField(path, value));
   }
-  if (tests.length === 0) return undefined;
-  if (tests.length === 1) return tests[0];
-  return (event) => tests.every((test) => test(event));
-}
-
-function anyField(
-  event: EventStreamsEvent,
-  paths: readonly string[],
-  test: (value: unknown) => boolean,
-): boolean {
-  for (const path of paths) {
-    if (test(getPath(event, path))) return true;
-  }
-  return false;
+  if (filters.length === 0) return undefined;
+  if (filters.length === 1) return filters[0];
+  return allOf(...filters);
 }

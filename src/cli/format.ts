@@ -6,7 +6,9 @@
  */
 
 import type { EventStreamsEvent } from "../types.ts";
-import { getPath } from "./filters.ts";
+import type { ArgsEnv, OutputFormat } from "./args.ts";
+import { getPath } from "../_path.ts";
+import type { CliOutput } from "./io.ts";
 
 /**
  * One event as an NDJSON line: `JSON.stringify(event)` and a newline.
@@ -64,6 +66,54 @@ export function useColor(
 ): boolean {
   if (flag !== undefined) return flag;
   return isTerminal && (noColor === undefined || noColor === "");
+}
+
+/** How events are printed on an output, from {@linkcode outputStyle}. */
+export interface OutputStyle {
+  /** `--format`, else pretty on a terminal and NDJSON otherwise. */
+  format: OutputFormat;
+  /** Whether to colour (see {@linkcode useColor}). */
+  color: boolean;
+  /** Whether the output is a terminal. */
+  isTerminal: boolean;
+}
+
+/**
+ * Picks how to print events on an output: the format (`--format`, else
+ * pretty on a terminal and NDJSON otherwise) and whether to colour
+ * (`--color`/`--no-color`, else only on a terminal without `NO_COLOR`).
+ *
+ * @param output The output events go to (asked once whether it is a terminal).
+ * @param env The environment (for `NO_COLOR`).
+ * @param flags The `--format` and `--color`/`--no-color` flags, when given.
+ * @returns The format, the colour choice and whether the output is a terminal.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { outputStyle } from "./format.ts";
+ *
+ * const pipe = {
+ *   write: (bytes: Uint8Array) => Promise.resolve(bytes.length),
+ *   writeSync: (bytes: Uint8Array) => bytes.length,
+ *   isTerminal: () => false,
+ * };
+ * const env = { get: () => undefined };
+ * assert.deepEqual(outputStyle(pipe, env, {}), { format: "ndjson", color: false, isTerminal: false });
+ * assert.equal(outputStyle(pipe, env, { format: "pretty" }).format, "pretty");
+ * ```
+ */
+export function outputStyle(
+  output: CliOutput,
+  env: ArgsEnv,
+  flags: { format?: OutputFormat; color?: boolean },
+): OutputStyle {
+  const isTerminal = output.isTerminal();
+  return {
+    format: flags.format ?? (isTerminal ? "pretty" : "ndjson"),
+    color: useColor(isTerminal, env.get("NO_COLOR"), flags.color),
+    isTerminal,
+  };
 }
 
 const RESET = "\x1b[0m";

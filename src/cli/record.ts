@@ -10,8 +10,13 @@ import { type EventStream, eventStream } from "../client.ts";
 import type { EventStreamsEvent } from "../types.ts";
 import { recordingFetch, type RecordingStats } from "../testing/recorder.ts";
 import { writeCassette } from "../testing/cassette_file.ts";
-import { parseRecordArgs, UsageError } from "./args.ts";
-import { type CliIo, writeText, writeTextSync } from "./io.ts";
+import {
+  CONNECTION_OPTIONS_HELP,
+  parseCommand,
+  parseRecordArgs,
+  toUsageError,
+} from "./args.ts";
+import { type CliIo, writeTextSync } from "./io.ts";
 
 /** `eventstreams record --help`. */
 export const RECORD_HELP =
@@ -49,11 +54,7 @@ Output:
   --note <text>             Free text for the cassette header: provenance, why it was recorded
 
 Connection:
-  --user-agent <ua>         Required by Wikimedia: name your tool and a contact, like
-                            'my-tool/1.0 (https://example.org; me@example.org)'.
-                            Default: the EVENTSTREAMS_USER_AGENT environment variable
-  --base-url <url>          Server (default https://stream.wikimedia.org), e.g. a local
-                            'eventstreams serve' at http://127.0.0.1:8092
+${CONNECTION_OPTIONS_HELP}
 
 Examples:
   # From the real server (needs internet access): 200 recent changes from the last 10 minutes
@@ -106,12 +107,11 @@ const PROGRESS_EVERY = 50;
  * ```
  */
 export async function runRecord(args: string[], io: CliIo): Promise<number> {
-  const parsed = parseRecordArgs(args, io.env, io.clock.now());
-  if (parsed.help) {
-    await writeText(io.stdout, RECORD_HELP);
-    return 0;
-  }
-  const options = parsed.options;
+  const options = await parseCommand(args, io, {
+    parse: parseRecordArgs,
+    help: RECORD_HELP,
+  });
+  if (options === undefined) return 0;
   const log = (line: string) => writeTextSync(io.stderr, `${line}\n`);
 
   const recorder = recordingFetch({
@@ -146,10 +146,7 @@ export async function runRecord(args: string[], io: CliIo): Promise<number> {
     });
   } catch (error) {
     // The user agent is checked by the client (generic or without a contact).
-    if (error instanceof TypeError || error instanceof RangeError) {
-      throw new UsageError(error.message, { cause: error });
-    }
-    throw error;
+    throw toUsageError(error);
   }
 
   const stop = () => void stream.close();

@@ -7,7 +7,8 @@
 import { type Emulator, serveEmulator } from "../testing/emulator/server.ts";
 import { loadFixtureStreams } from "../testing/emulator/fixtures.ts";
 import type { EmulatorStreams } from "../testing/emulator/stream_set.ts";
-import { parseServeArgs } from "./args.ts";
+import { parseCommand, parseServeArgs } from "./args.ts";
+import { findFixturesDir } from "./fixtures_dir.ts";
 import { type CliIo, writeText } from "./io.ts";
 
 /** `eventstreams serve --help`. */
@@ -40,22 +41,6 @@ Exit codes: 0 stopped with Ctrl-C, 1 runtime error (port in use, fixtures unread
 `;
 
 /**
- * Finds the fixtures directory shipped next to this module in a checkout
- * (`../../fixtures/` relative to this file), when it is a local directory.
- */
-async function defaultFixturesDir(): Promise<string | undefined> {
-  const url = new URL("../../fixtures/", import.meta.url);
-  if (url.protocol !== "file:") return undefined; // Imported from JSR or HTTP: no local fixtures.
-  let path = decodeURIComponent(url.pathname);
-  if (/^\/[A-Za-z]:/.test(path)) path = path.slice(1); // Windows drive letter.
-  try {
-    return (await Deno.stat(path)).isDirectory ? path : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
  * Runs `eventstreams serve` until Ctrl-C.
  *
  * @param args The arguments after `serve`.
@@ -64,13 +49,12 @@ async function defaultFixturesDir(): Promise<string | undefined> {
  * @throws {UsageError} For a bad command line.
  */
 export async function runServe(args: string[], io: CliIo): Promise<number> {
-  const parsed = parseServeArgs(args);
-  if (parsed.help) {
-    await writeText(io.stdout, SERVE_HELP);
-    return 0;
-  }
-  const options = parsed.options;
-  const dir = options.fixtures ?? await defaultFixturesDir();
+  const options = await parseCommand(args, io, {
+    parse: parseServeArgs,
+    help: SERVE_HELP,
+  });
+  if (options === undefined) return 0;
+  const dir = options.fixtures ?? await findFixturesDir();
   const streams: EmulatorStreams | undefined = dir === undefined
     ? undefined
     : await loadFixtureStreams(dir);

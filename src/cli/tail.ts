@@ -7,12 +7,18 @@
 import { type EventStream, eventStream } from "../client.ts";
 import { CursorError } from "../errors.ts";
 import { CheckpointError } from "../checkpoint/errors.ts";
-import { resolveStreamName } from "../streams.ts";
 import type { EventStreamsEvent } from "../types.ts";
 import { FileCheckpointStore } from "../checkpoint/file_store.ts";
-import { parseTailArgs, type TailArgs, UsageError } from "./args.ts";
+import {
+  CONNECTION_OPTIONS_HELP,
+  parseCommand,
+  parseTailArgs,
+  resolveStreamArg,
+  type TailArgs,
+  toUsageError,
+} from "./args.ts";
 import { selectEvents } from "./filters.ts";
-import { formatNdjson, formatPretty, useColor } from "./format.ts";
+import { formatNdjson, formatPretty, outputStyle } from "./format.ts";
 import { type CliIo, writeText, writeTextSync } from "./io.ts";
 import { StatusReporter } from "./status.ts";
 
@@ -61,11 +67,7 @@ Output:
                             goes to stdout
 
 Connection:
-  --user-agent <ua>         Required by Wikimedia: name your tool and a contact, like
-                            'my-tool/1.0 (https://example.org; me@example.org)'.
-                            Default: the EVENTSTREAMS_USER_AGENT environment variable
-  --base-url <url>          Server (default https://stream.wikimedia.org), e.g. a local
-                            'eventstreams serve' at http://127.0.0.1:8092
+${CONNECTION_OPTIONS_HELP}
   --idle-timeout <d>        Reconnect when nothing arrives for this long (default per stream:
                             1m for busy streams, longer for sparse ones)
   --allow-unknown-streams   Accept stream names this client does not know
@@ -81,11 +83,6 @@ Exit codes: 0 done (--max reached, Ctrl-C, output closed), 1 runtime error (serv
 request, checkpoint unreadable, ...), 2 usage error (bad flag or value).
 `;
 
-/** Errors from building the stream that are the caller's fault (bad names, bad user agent). */
-function isUsageProblem(error: unknown): boolean {
-  return error instanceof TypeError || error instanceof RangeError;
-}
-
 /**
  * Runs `eventstreams tail`.
  *
@@ -95,30 +92,14 @@ function isUsageProblem(error: unknown): boolean {
  * @throws {UsageError} For a bad command line (exit code 2).
  */
 export async function runTail(args: string[], io: CliIo): Promise<number> {
-  const parsed = parseTailArgs(args, io.env, io.clock.now());
-  if (parsed.help) {
-    await writeText(io.stdout, TAIL_HELP);
-    return 0;
-  }
-  const options = parsed.options;
-  const streams = options.streams.map((name) => {
-    try {
-      return resolveStreamName(name, {
-        allowUnknown: options.allowUnknownStreams,
-      });
-    } catch (error) {
-      if (!isUsageProblem(error)) throw error;
-      // The library's hint names its option; name the CLI's flag instead.
-      const message = (error as Error).message.replace(
-        /; pass allowUnknownStreams: true.*$/,
-        "",
-      );
-      throw new UsageError(
-        `${message}; pass --allow-unknown-streams to use a stream this client does not know`,
-        { cause: error },
-      );
-    }
+  const options = await parseCommand(args, io, {
+    parse: parseTailArgs,
+    help: TAIL_HELP,
   });
+  if (options === undefined) return 0;
+  const streams = options.streams.map((name) =>
+    resolveStreamArg(name, options.allowUnknownStreams)
+  );
 
   const store = options.checkpoint === undefined
     ? undefined
@@ -137,12 +118,10 @@ async function follow(
   store: FileCheckpointStore | undefined,
 ): Promise<number> {
   const cursor = options.cursor ?? await store?.load();
-  const stdoutIsTerminal = io.stdout.isTerminal();
-  const format = options.format ?? (stdoutIsTerminal ? "pretty" : "ndjson");
-  const color = useColor(
-    stdoutIsTerminal,
-    io.env.get("NO_COLOR"),
-    options.color,
+  const { format, color, isTerminal: stdoutIsTerminal } = outputStyle(
+    io.stdout,
+    io.env,
+    options,
   );
   const render = format === "ndjson"
     ? formatNdjson
@@ -170,10 +149,8 @@ async function follow(
         { cause: error },
       );
     }
-    if (isUsageProblem(error)) {
-      throw new UsageError((error as Error).message, { cause: error });
-    }
-    throw error;
+    // A TypeError or RangeError from the client (e.g. a user agent without a contact).
+    throw toUsageError(error);
   }
 
   let written = 0;

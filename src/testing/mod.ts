@@ -11,3 +11,4 @@ export * from "./cassette_file.ts";
 export * from "./recorder.ts";
 export * from "./replay.ts";
 export * from "./import_capture.ts";
+export * from "./random.ts";

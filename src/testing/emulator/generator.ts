@@ -5,6 +5,8 @@
  * @module
  */
 
+import { seededRandom } from "../random.ts";
+
 /**
  * Options for {@linkcode EventGenerator}.
  *
@@ -229,20 +231,13 @@ const SCHEMAS: Record<string, string> = {
 };
 
 /**
- * A small, fast, seeded PRNG (mulberry32): the same seed gives the same
+ * Draw helpers over {@linkcode seededRandom}: the same seed gives the same
  * sequence on every platform.
  */
 class Prng {
-  #state: number;
+  readonly next: () => number;
   constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = seededRandom(seed);
   }
   int(min: number, max: number): number {
     return min + Math.floor(this.next() * (max - min + 1));
