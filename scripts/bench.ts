@@ -5,7 +5,8 @@
  * synthetic recentchange-like corpus, cut in 1,448-byte (one TCP segment) and
  * 16 KiB chunks. Also times a 5 MB frame fed in 1 KiB chunks, and prints the
  * retained-memory measurement (scripts/bench_memory.ts) when the process runs
- * with `--v8-flags=--expose-gc`.
+ * with `--v8-flags=--expose-gc`, and the client's end-to-end throughput
+ * (scripts/bench_client.ts).
  *
  * Run: `deno task bench` (or `deno run --v8-flags=--expose-gc --allow-read
  * --allow-env scripts/bench.ts`). Options: `--runs=N` (default 7), `--quick`.
@@ -26,6 +27,7 @@ import {
   type Corpus,
   syntheticCorpus,
 } from "./bench_corpus.ts";
+import { benchClient, printClientBench } from "./bench_client.ts";
 import { measureRetainedMemory, printRetainedMemory } from "./bench_memory.ts";
 
 const MB = 1e6;
@@ -288,4 +290,6 @@ if (import.meta.main) {
         "deno run --v8-flags=--expose-gc --allow-read --allow-env scripts/bench.ts",
     );
   }
+  console.log();
+  printClientBench(await benchClient(RUNS, CORPUS_BYTES));
 }
