@@ -9,7 +9,10 @@
  * - the stream list: `paths['/v2/stream/{streams}'].get.parameters[0].schema.items.enum`;
  * - each stream's event schema: `paths['/v2/stream/<name>'].get.responses['200']
  *   .content['text/event-stream'].schema` (a JSON schema, draft-07 subset);
- * - aliases: the path description says `(NOTE: This stream is an alias of X)`.
+ * - aliases: the path description says `(NOTE: This stream is an alias of X)`;
+ * - each stream's example event: `...content['text/event-stream'].example`. The
+ *   `@example` of a nested type builds a value from it where it has one (else
+ *   from placeholders) and reads one field, so `deno test --doc` type-checks it.
  *
  * @module
  */
@@ -35,7 +38,7 @@ export interface OpenApiSpec {
       description?: string;
       parameters?: { name: string; schema?: { items?: { enum?: string[] } } }[];
       responses: Record<string, {
-        content?: Record<string, { schema?: JsonSchema }>;
+        content?: Record<string, { schema?: JsonSchema; example?: unknown }>;
       }>;
     };
   }>;
@@ -52,6 +55,8 @@ export interface SpecStream {
   description: string;
   /** The JSON schema of the stream's events. */
   schema: JsonSchema;
+  /** The spec's example event of the stream, if it has one. */
+  example?: unknown;
 }
 
 /** Interface names of the public streams (the library's contract). */
@@ -103,8 +108,8 @@ export function readStreams(spec: OpenApiSpec): SpecStream[] {
   }
   return names.map((name) => {
     const path = spec.paths[`/v2/stream/${name}`];
-    const schema = path?.get.responses["200"]?.content?.["text/event-stream"]
-      ?.schema;
+    const content = path?.get.responses["200"]?.content?.["text/event-stream"];
+    const schema = content?.schema;
     if (!path || !schema) {
       throw new Error(
         `Cannot read stream '${name}': expected a text/event-stream schema under paths['/v2/stream/${name}']`,
@@ -119,26 +124,46 @@ export function readStreams(spec: OpenApiSpec): SpecStream[] {
         p !== "" && !ALIAS_NOTE.test(p) && !p.startsWith("Schema title:")
       )
       .join("\n\n");
-    return { name, aliasOf, description, schema };
+    return { name, aliasOf, description, schema, example: content?.example };
   });
 }
+
+/**
+ * A declaration's source, or a function that renders it once every stream
+ * is emitted (a nested type's example picks the best of all its uses).
+ */
+type Block = string | (() => string);
 
 /** Emits TypeScript for the schemas of one stream. */
 class Emitter {
   /** Declarations in emission order. */
-  readonly blocks: string[] = [];
+  readonly blocks: Block[] = [];
   /** Names in use (across all streams) -> body, to share identical titled fragments. */
   readonly #bodies = new Map<string, string>();
+  /**
+   * Nested type name -> the use its example shows: the first one where the
+   * spec's example event has a value, else the first one.
+   */
+  readonly #uses = new Map<
+    string,
+    { schema: JsonSchema; sample: Sample; stream: string }
+  >();
   /** Path-derived names of every node of the current stream's schema. */
   #natural = new Set<string>();
+  /** The canonical name of the stream being emitted. */
+  #stream = "";
 
   /** Emits `name` for an event schema; returns nothing (the name is given). */
   emitEvent(name: string, stream: SpecStream, aliases: string[]): void {
     const base = name.replace(/Event$/, "");
     const schema = stream.schema;
     this.#natural = new Set();
+    this.#stream = stream.name;
     collectPathNames(schema, base, this.#natural);
-    const body = this.#objectBody(schema, base, true);
+    const body = this.#objectBody(schema, base, true, {
+      value: stream.example,
+      at: "event",
+    });
     const doc: string[] = [];
     if (schema.description) doc.push(schema.description.trim());
     if (stream.description && !/^\S+ events\.$/.test(stream.description)) {
@@ -173,17 +198,28 @@ class Emitter {
   }
 
   /** Properties + index signature of an object schema. */
-  #objectBody(schema: JsonSchema, base: string, topLevel: boolean): string {
+  #objectBody(
+    schema: JsonSchema,
+    base: string,
+    topLevel: boolean,
+    sample: Sample,
+  ): string {
     const required = new Set(schema.required ?? []);
     let out = "";
     for (const [prop, sub] of Object.entries(schema.properties ?? {})) {
       let type: string;
       let optional = !required.has(prop);
       if (topLevel && prop === "meta") {
-        type = this.#metaType(sub, base);
+        type = this.#metaType(sub, base, {
+          value: field(sample.value, prop),
+          at: sample.at + accessor(prop),
+        });
         optional = false;
       } else {
-        type = this.#type(sub, base + pascal(prop));
+        type = this.#type(sub, base + pascal(prop), {
+          value: field(sample.value, prop),
+          at: sample.at + accessor(prop),
+        });
       }
       const doc = topLevel && prop === "meta"
         ? "Stream, time, id and Kafka position of the event (`topic`, `partition` and " +
@@ -196,7 +232,12 @@ class Emitter {
     const extra = schema.additionalProperties;
     const hasProps = Object.keys(schema.properties ?? {}).length > 0;
     if (typeof extra === "object" && extra !== null && hasProps) {
-      const valueType = this.#type(extra, base + "Value");
+      const declared = new Set(Object.keys(schema.properties ?? {}));
+      const valueType = this.#type(
+        extra,
+        base + "Value",
+        mapEntry(sample, (key) => !declared.has(key)),
+      );
       out += `  /** Further entries of this map. */\n  [key: string]: ${
         paren(valueType)
       } | undefined;\n`;
@@ -208,7 +249,7 @@ class Emitter {
   }
 
   /** `meta` is always EventMeta, plus any field the schema adds beyond it. */
-  #metaType(schema: JsonSchema, base: string): string {
+  #metaType(schema: JsonSchema, base: string, sample: Sample): string {
     const extra = Object.entries(schema.properties ?? {}).filter(([k]) =>
       !EVENT_META_FIELDS.has(k)
     );
@@ -220,11 +261,11 @@ class Emitter {
         !EVENT_META_FIELDS.has(k)
       ),
     };
-    return `EventMeta & ${this.#named(reduced, base + "Meta")}`;
+    return `EventMeta & ${this.#named(reduced, base + "Meta", sample)}`;
   }
 
   /** The TypeScript type of a schema; object schemas become named interfaces. */
-  #type(schema: JsonSchema, name: string): string {
+  #type(schema: JsonSchema, name: string, sample: Sample): string {
     if (Array.isArray(schema.enum) && schema.enum.length > 0) {
       const values = schema.enum.map((v) => JSON.stringify(v));
       const types = typeList(schema.type);
@@ -235,7 +276,7 @@ class Emitter {
     }
     const types = typeList(schema.type);
     if (types.length === 0) {
-      return schema.properties ? this.#named(schema, name) : "unknown";
+      return schema.properties ? this.#named(schema, name, sample) : "unknown";
     }
     const parts = types.map((t) => {
       switch (t) {
@@ -251,10 +292,20 @@ class Emitter {
         case "array": {
           const items = schema.items;
           if (!items || Array.isArray(items)) return "unknown[]";
-          return `${paren(this.#type(items, name + "Item"))}[]`;
+          const first = Array.isArray(sample.value)
+            ? sample.value[0]
+            : undefined;
+          return `${
+            paren(
+              this.#type(items, name + "Item", {
+                value: first,
+                at: `${sample.at}[0]`,
+              }),
+            )
+          }[]`;
         }
         case "object":
-          return this.#objectType(schema, name);
+          return this.#objectType(schema, name, sample);
         default:
           return "unknown";
       }
@@ -262,17 +313,19 @@ class Emitter {
     return [...new Set(parts)].join(" | ");
   }
 
-  #objectType(schema: JsonSchema, name: string): string {
+  #objectType(schema: JsonSchema, name: string, sample: Sample): string {
     const hasProps = Object.keys(schema.properties ?? {}).length > 0;
     const extra = schema.additionalProperties;
     if (!hasProps) {
       // A map: every key maps to the additionalProperties schema.
       if (typeof extra === "object" && extra !== null) {
-        return `Record<string, ${this.#type(extra, name + "Value")}>`;
+        return `Record<string, ${
+          this.#type(extra, name + "Value", mapEntry(sample, () => true))
+        }>`;
       }
       return "Record<string, unknown>";
     }
-    return this.#named(schema, name);
+    return this.#named(schema, name, sample);
   }
 
   /**
@@ -281,7 +334,7 @@ class Emitter {
    * after their title and shared when their generated body is identical;
    * others are named after their path.
    */
-  #named(schema: JsonSchema, pathName: string): string {
+  #named(schema: JsonSchema, pathName: string, sample: Sample): string {
     const base = streamBase(pathName);
     const candidates: string[] = [];
     if (schema.title && base !== undefined) {
@@ -299,30 +352,44 @@ class Emitter {
     // chosen below.
     const place = this.blocks.length;
     this.blocks.push("");
-    const body = this.#objectBody(schema, pathName, false);
+    const body = this.#objectBody(schema, pathName, false, sample);
     const doc = schema.description?.trim() ||
       `The \`${lastWord(pathName)}\` object of ${base ?? "an"} event.`;
-    const declaration = (n: string) =>
-      `${jsdoc(doc, "")}export interface ${n} {\n${body}}\n`;
+    const use = { schema, sample, stream: this.#stream };
+    const declare = (n: string): string => {
+      this.#bodies.set(n, body);
+      this.#uses.set(n, use);
+      this.blocks[place] = () => {
+        const shown = this.#uses.get(n)!;
+        const example = nestedExample(
+          n,
+          shown.schema,
+          shown.sample,
+          shown.stream,
+        );
+        return `${
+          jsdoc(`${doc}\n\n${example}`, "")
+        }export interface ${n} {\n${body}}\n`;
+      };
+      return n;
+    };
     for (const candidate of candidates) {
       const existing = this.#bodies.get(candidate);
-      if (existing === undefined) {
-        this.#bodies.set(candidate, body);
-        this.blocks[place] = declaration(candidate);
-        return candidate;
-      }
+      if (existing === undefined) return declare(candidate);
       if (existing === body) {
         this.blocks.splice(place, 1);
+        if (
+          this.#uses.get(candidate)?.sample.value === undefined &&
+          sample.value !== undefined
+        ) {
+          this.#uses.set(candidate, use);
+        }
         return candidate;
       }
     }
     for (let i = 2;; i++) {
       const candidate = `${pathName}${i}`;
-      if (!this.#bodies.has(candidate)) {
-        this.#bodies.set(candidate, body);
-        this.blocks[place] = declaration(candidate);
-        return candidate;
-      }
+      if (!this.#bodies.has(candidate)) return declare(candidate);
     }
   }
 
@@ -330,6 +397,397 @@ class Emitter {
   reserve(name: string): void {
     this.#bodies.set(name, "\u0000reserved");
   }
+}
+
+/**
+ * Where a schema node sits in an event (`event.revision.editor`) and the
+ * value the stream's example event has there, if any.
+ */
+interface Sample {
+  value: unknown;
+  at: string;
+}
+
+/** Which values of a generated example came from the spec's example event. */
+interface SampleState {
+  fromExample: boolean;
+  placeholders: boolean;
+}
+
+type Scalar = string | number | boolean | null;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isScalar(value: unknown): value is Scalar {
+  return value === null ||
+    ["string", "number", "boolean"].includes(typeof value);
+}
+
+/** A scalar or an array of scalars: small enough to copy into an example. */
+function isFlat(value: unknown): boolean {
+  return isScalar(value) || (Array.isArray(value) && value.every(isScalar));
+}
+
+function field(value: unknown, key: string): unknown {
+  return isPlainObject(value) ? value[key] : undefined;
+}
+
+/** `.name`, or `["odd-name"]` when `name` is not an identifier. */
+function accessor(key: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key)
+    ? `.${key}`
+    : `[${JSON.stringify(key)}]`;
+}
+
+/** The first entry of a map-valued sample whose key passes `keep`. */
+function mapEntry(sample: Sample, keep: (key: string) => boolean): Sample {
+  if (isPlainObject(sample.value)) {
+    const key = Object.keys(sample.value).find(keep);
+    if (key !== undefined) {
+      return { value: sample.value[key], at: sample.at + accessor(key) };
+    }
+  }
+  return { value: undefined, at: `${sample.at}[key]` };
+}
+
+/** Whether `value` is valid for `schema` (types, enums, required fields). */
+function conforms(schema: JsonSchema, value: unknown): boolean {
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) {
+    return schema.enum.includes(value);
+  }
+  const types = typeList(schema.type);
+  if (types.length === 0) {
+    return schema.properties ? objectConforms(schema, value) : true;
+  }
+  return types.some((type) => {
+    switch (type) {
+      case "string":
+        return typeof value === "string";
+      case "integer":
+        return Number.isInteger(value);
+      case "number":
+        return typeof value === "number";
+      case "boolean":
+        return typeof value === "boolean";
+      case "null":
+        return value === null;
+      case "array": {
+        const items = schema.items;
+        return Array.isArray(value) &&
+          (!items || Array.isArray(items) ||
+            value.every((item) => conforms(items, item)));
+      }
+      case "object":
+        return objectConforms(schema, value);
+      default:
+        return false;
+    }
+  });
+}
+
+function objectConforms(schema: JsonSchema, value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  if (!(schema.required ?? []).every((key) => key in value)) return false;
+  const extra = schema.additionalProperties;
+  return Object.entries(value).every(([key, item]) => {
+    const sub = schema.properties?.[key] ??
+      (typeof extra === "object" ? extra : undefined);
+    return sub === undefined || conforms(sub, item);
+  });
+}
+
+/**
+ * A compact value of an object schema: its required fields and the flat
+ * optional fields of the example, or one optional field when that leaves
+ * nothing to read.
+ */
+function sampleObject(
+  schema: JsonSchema,
+  example: unknown,
+  state: SampleState,
+): Record<string, unknown> {
+  const properties = Object.entries(schema.properties ?? {});
+  const required = new Set(schema.required ?? []);
+  const given = isPlainObject(example) ? example : {};
+  const chosen = new Map<string, unknown>();
+  for (const [key, sub] of properties) {
+    if (required.has(key)) {
+      chosen.set(key, sampleValue(sub, given[key], state));
+    } else if (
+      given[key] !== undefined && isFlat(given[key]) &&
+      conforms(sub, given[key])
+    ) {
+      chosen.set(key, given[key]);
+      state.fromExample = true;
+    }
+  }
+  if (![...chosen.values()].some(hasLeaf)) {
+    const optional = properties.filter(([key]) => !required.has(key));
+    const pick = optional.find(([key, sub]) =>
+      given[key] !== undefined && conforms(sub, given[key])
+    ) ?? optional.find(([, sub]) =>
+      typeList(sub.type).includes("string")
+    ) ??
+      optional[0];
+    if (pick) chosen.set(pick[0], sampleValue(pick[1], given[pick[0]], state));
+  }
+  return Object.fromEntries(
+    properties.filter(([key]) => chosen.has(key)).map((
+      [key],
+    ) => [key, chosen.get(key)]),
+  );
+}
+
+/** The example's value when it fits the schema, else a placeholder. */
+function sampleValue(
+  schema: JsonSchema,
+  example: unknown,
+  state: SampleState,
+): unknown {
+  if (example !== undefined && isFlat(example) && conforms(schema, example)) {
+    state.fromExample = true;
+    return example;
+  }
+  const types = typeList(schema.type);
+  const extra = schema.additionalProperties;
+  if (
+    schema.properties && (types.length === 0 || types.includes("object"))
+  ) {
+    return sampleObject(schema, example, state);
+  }
+  if (types.includes("object") && typeof extra === "object") {
+    const [key, value] = isPlainObject(example)
+      ? Object.entries(example)[0] ?? []
+      : [];
+    if (key !== undefined) return { [key]: sampleValue(extra, value, state) };
+  }
+  const items = schema.items;
+  if (
+    types.includes("array") && Array.isArray(example) &&
+    example.length > 0 && items && !Array.isArray(items)
+  ) {
+    return [sampleValue(items, example[0], state)];
+  }
+  state.placeholders = true;
+  return placeholder(schema);
+}
+
+/** A made-up valid value of a schema (objects and arrays empty). */
+function placeholder(schema: JsonSchema): unknown {
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) {
+    return schema.enum[0];
+  }
+  if (schema.default !== undefined && conforms(schema, schema.default)) {
+    return schema.default;
+  }
+  const type = typeList(schema.type).find((t) => t !== "null") ??
+    (typeList(schema.type).length > 0 ? "null" : undefined);
+  switch (type) {
+    case "string":
+      return schema.format === "date-time" ? "2026-01-01T00:00:00Z" : "example";
+    case "integer":
+    case "number":
+      return 1;
+    case "boolean":
+      return false;
+    case "array": {
+      const items = schema.items;
+      const item = items && !Array.isArray(items) && typeList(items.type)
+          .some((t) => ["string", "integer", "number", "boolean"].includes(t))
+        ? placeholder(items)
+        : undefined;
+      return item === undefined ? [] : [item];
+    }
+    case "object":
+      return {};
+    default:
+      return null;
+  }
+}
+
+function hasLeaf(value: unknown): boolean {
+  if (isScalar(value)) return value !== null;
+  if (Array.isArray(value)) return value.some(hasLeaf);
+  return isPlainObject(value) && Object.values(value).some(hasLeaf);
+}
+
+/** The schema of `key` in an object schema, and whether reading it may give `undefined`. */
+function member(
+  schema: JsonSchema,
+  key: string,
+): { schema: JsonSchema; optional: boolean } {
+  const declared = schema.properties?.[key];
+  if (declared) {
+    return {
+      schema: declared,
+      optional: !(schema.required ?? []).includes(key),
+    };
+  }
+  const extra = schema.additionalProperties;
+  return {
+    schema: typeof extra === "object" ? extra : {},
+    // A map with declared fields has a `T | undefined` index signature.
+    optional: Object.keys(schema.properties ?? {}).length > 0,
+  };
+}
+
+/**
+ * A property access from an object value down to a non-null scalar, as
+ * TypeScript code (`.visibility?.comment`), preferring a required field.
+ */
+function leafPath(
+  schema: JsonSchema,
+  value: unknown,
+): { path: string; value: Scalar } | undefined {
+  if (Array.isArray(value)) {
+    const items = schema.items;
+    if (value.length === 0 || !items || Array.isArray(items)) return undefined;
+    const inner = isScalar(value[0])
+      ? { path: "", value: value[0] }
+      : leafPath(items, value[0]);
+    return inner && inner.value !== null
+      ? { path: `[0]${inner.path}`, value: inner.value }
+      : undefined;
+  }
+  if (!isPlainObject(value)) return undefined;
+  const entries = Object.entries(value);
+  const step = (key: string, inner: { path: string; value: Scalar }) => {
+    const optional = member(schema, key).optional;
+    const next = optional && inner.path.startsWith("[")
+      ? `?.${inner.path}`
+      : optional && inner.path !== ""
+      ? `?${inner.path}`
+      : inner.path;
+    return { path: accessor(key) + next, value: inner.value };
+  };
+  // A required field first, a text one (a title, a name) if there is one.
+  const required = new Set(schema.required ?? []);
+  const scalars = entries.filter(([, v]) => isScalar(v) && v !== null);
+  const text = scalars.filter(([, v]) => typeof v === "string");
+  const first = text.find(([key]) => required.has(key)) ??
+    scalars.find(([key]) => required.has(key)) ?? text[0] ?? scalars[0];
+  if (first) return { path: accessor(first[0]), value: first[1] as Scalar };
+  for (const [key, v] of entries) {
+    const inner = leafPath(member(schema, key).schema, v);
+    if (inner) return step(key, inner);
+  }
+  return undefined;
+}
+
+/** An object literal as TypeScript source, one field per line when long. */
+function literal(value: unknown, indent: string, used: number): string {
+  if (!isPlainObject(value)) {
+    return Array.isArray(value)
+      ? `[${value.map((v) => literal(v, indent, 0)).join(", ")}]`
+      : JSON.stringify(value);
+  }
+  const entries = Object.entries(value);
+  if (entries.length === 0) return "{}";
+  const inline = `{ ${
+    entries.map(([k, v]) => `${propertyName(k)}: ${literal(v, "", 0)}`).join(
+      ", ",
+    )
+  } }`;
+  if (used + inline.length <= EXAMPLE_WIDTH) return inline;
+  const inner = indent + "  ";
+  const lines = entries.map(([k, v]) => {
+    const head = `${inner}${propertyName(k)}: `;
+    return `${head}${literal(v, inner, head.length + 1)},`;
+  });
+  return `{\n${lines.join("\n")}\n${indent}}`;
+}
+
+/** Code width in an example: a JSDoc line is ` * ` plus the code. */
+const EXAMPLE_WIDTH = 77;
+
+const RESERVED = new Set([
+  "break",
+  "case",
+  "catch",
+  "class",
+  "const",
+  "continue",
+  "default",
+  "delete",
+  "do",
+  "else",
+  "enum",
+  "export",
+  "extends",
+  "false",
+  "finally",
+  "for",
+  "function",
+  "if",
+  "import",
+  "in",
+  "instanceof",
+  "new",
+  "null",
+  "return",
+  "super",
+  "switch",
+  "this",
+  "throw",
+  "true",
+  "try",
+  "typeof",
+  "var",
+  "void",
+  "while",
+  "with",
+]);
+
+/** `PageChangePageLink` -> `pageLink`, `PageLinksChangeAddedLinksItem` -> `addedLink`. */
+function variableName(typeName: string): string {
+  let suffix = typeName.slice(streamBase(typeName)?.length ?? 0);
+  if (suffix.endsWith("sItem")) suffix = suffix.slice(0, -5);
+  else if (suffix.endsWith("Item")) suffix = suffix.slice(0, -4);
+  if (suffix === "") return "value";
+  const name = suffix[0].toLowerCase() + suffix.slice(1);
+  return RESERVED.has(name) ? `${name}Value` : name;
+}
+
+/**
+ * The `@example` of a nested type: a value of it (from the spec's example
+ * event where that has one, else placeholders) and a read of one field.
+ */
+function nestedExample(
+  typeName: string,
+  schema: JsonSchema,
+  sample: Sample,
+  stream: string,
+): string {
+  const state: SampleState = { fromExample: false, placeholders: false };
+  const value = sampleObject(schema, sample.value, state);
+  const variable = variableName(typeName);
+  const where = `\`${sample.at}\``;
+  const comment = !state.fromExample
+    ? `// Shaped like ${where} of a \`${stream}\` event (placeholder values).`
+    : state.placeholders
+    ? `// From ${where} of the spec's example \`${stream}\` event, placeholders filling the gaps.`
+    : `// From ${where} of the spec's example \`${stream}\` event.`;
+  const head = `const ${variable}: ${typeName} = `;
+  const lines = [
+    "@example",
+    "```ts",
+    `import type { ${typeName} } from "@eventstreams/client";`,
+    "",
+    comment,
+    `${head}${literal(value, "", head.length + 1)};`,
+  ];
+  const leaf = leafPath(schema, value);
+  if (leaf) {
+    lines.push(
+      `console.assert(${variable}${leaf.path} === ${
+        JSON.stringify(leaf.value)
+      });`,
+    );
+  }
+  lines.push("```");
+  return lines.join("\n");
 }
 
 /** Collects the path-derived names the emitter would give each node. */
@@ -511,7 +969,7 @@ export function generateTypes(spec: OpenApiSpec): string {
 
   const emitter = new Emitter();
   for (const name of names.values()) emitter.reserve(name);
-  const declarations: string[] = [];
+  const declarations: Block[] = [];
   for (const s of canonical) {
     const name = names.get(s.name)!;
     const ownerName = owner.get(s.name)!;
@@ -607,7 +1065,7 @@ export function generateTypes(spec: OpenApiSpec): string {
 
   return [
     header,
-    ...declarations,
+    ...declarations.map((block) => typeof block === "string" ? block : block()),
     `${jsdoc(mapDoc, "")}export interface StreamEventMap {\n${mapLines}}\n`,
     `${jsdoc(streamsDoc, "")}export const STREAMS = [\n${
       canonical.map((s) => `  ${JSON.stringify(s.name)},\n`).join("")

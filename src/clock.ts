@@ -6,7 +6,33 @@
  * @module
  */
 
-/** A source of time and timers. */
+/**
+ * A source of time and timers. The library reads time and sets timers only
+ * through the clock it is given (`systemClock` by default); tests pass
+ * `ManualClock` from "@eventstreams/client/testing".
+ *
+ * @example A clock whose timers fire at once, moving its time forward
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Clock, sleep } from "@eventstreams/client";
+ *
+ * let now = 0;
+ * const instant: Clock = {
+ *   now: () => now,
+ *   setTimeout(fn, ms) {
+ *     let cancelled = false;
+ *     queueMicrotask(() => {
+ *       if (cancelled) return;
+ *       now += ms;
+ *       fn();
+ *     });
+ *     return () => cancelled = true;
+ *   },
+ * };
+ * await sleep(instant, 60_000); // returns without waiting a minute
+ * assert.equal(instant.now(), 60_000);
+ * ```
+ */
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;

@@ -139,7 +139,22 @@ export interface PageDeleteEvent extends EventStreamsEvent {
   [key: string]: unknown;
 }
 
-/** Represents the user that performed this change. */
+/**
+ * Represents the user that performed this change.
+ *
+ * @example
+ * ```ts
+ * import type { PageDeletePerformer } from "@eventstreams/client";
+ *
+ * // Shaped like `event.performer` of a `mediawiki.page-delete` event (placeholder values).
+ * const performer: PageDeletePerformer = {
+ *   user_groups: ["example"],
+ *   user_is_bot: false,
+ *   user_text: "example",
+ * };
+ * console.assert(performer.user_text === "example");
+ * ```
+ */
 export interface PageDeletePerformer {
   /**
    * The number of edits this user has made at the time of this event. Not
@@ -234,7 +249,21 @@ export interface PageLinksChangeEvent extends EventStreamsEvent {
   [key: string]: unknown;
 }
 
-/** The `added_links_item` object of PageLinksChange event. */
+/**
+ * The `added_links_item` object of PageLinksChange event.
+ *
+ * @example
+ * ```ts
+ * import type { PageLinksChangeAddedLinksItem } from "@eventstreams/client";
+ *
+ * // From `event.added_links[0]` of the spec's example `mediawiki.page-links-change` event.
+ * const addedLink: PageLinksChangeAddedLinksItem = {
+ *   external: false,
+ *   link: "example_link",
+ * };
+ * console.assert(addedLink.link === "example_link");
+ * ```
+ */
 export interface PageLinksChangeAddedLinksItem {
   /** Whether link is external */
   external?: boolean;
@@ -244,7 +273,22 @@ export interface PageLinksChangeAddedLinksItem {
   [key: string]: unknown;
 }
 
-/** Represents the user that performed this change. */
+/**
+ * Represents the user that performed this change.
+ *
+ * @example
+ * ```ts
+ * import type { PageLinksChangePerformer } from "@eventstreams/client";
+ *
+ * // Shaped like `event.performer` of a `mediawiki.page-links-change` event (placeholder values).
+ * const performer: PageLinksChangePerformer = {
+ *   user_groups: ["example"],
+ *   user_is_bot: false,
+ *   user_text: "example",
+ * };
+ * console.assert(performer.user_text === "example");
+ * ```
+ */
 export interface PageLinksChangePerformer {
   /**
    * The number of edits this user has made at the time of this event. Not
@@ -275,7 +319,18 @@ export interface PageLinksChangePerformer {
   [key: string]: unknown;
 }
 
-/** The `removed_links_item` object of PageLinksChange event. */
+/**
+ * The `removed_links_item` object of PageLinksChange event.
+ *
+ * @example
+ * ```ts
+ * import type { PageLinksChangeRemovedLinksItem } from "@eventstreams/client";
+ *
+ * // Shaped like `event.removed_links[0]` of a `mediawiki.page-links-change` event (placeholder values).
+ * const removedLink: PageLinksChangeRemovedLinksItem = { link: "example" };
+ * console.assert(removedLink.link === "example");
+ * ```
+ */
 export interface PageLinksChangeRemovedLinksItem {
   /** Whether link is external */
   external?: boolean;
@@ -358,6 +413,20 @@ export interface PageMoveEvent extends EventStreamsEvent {
  * Information about the new redirect page auto-created at the old title as a
  * result of this page move. This field is optional and will be absent if no
  * redirect page was created.
+ *
+ * @example
+ * ```ts
+ * import type { PageMoveNewRedirectPage } from "@eventstreams/client";
+ *
+ * // Shaped like `event.new_redirect_page` of a `mediawiki.page-move` event (placeholder values).
+ * const newRedirectPage: PageMoveNewRedirectPage = {
+ *   page_id: 1,
+ *   page_namespace: 1,
+ *   page_title: "example",
+ *   rev_id: 1,
+ * };
+ * console.assert(newRedirectPage.page_title === "example");
+ * ```
  */
 export interface PageMoveNewRedirectPage {
   /** The page ID of the newly created redirect page. */
@@ -372,7 +441,22 @@ export interface PageMoveNewRedirectPage {
   [key: string]: unknown;
 }
 
-/** Represents the user that performed this change. */
+/**
+ * Represents the user that performed this change.
+ *
+ * @example
+ * ```ts
+ * import type { PageMovePerformer } from "@eventstreams/client";
+ *
+ * // Shaped like `event.performer` of a `mediawiki.page-move` event (placeholder values).
+ * const performer: PageMovePerformer = {
+ *   user_groups: ["example"],
+ *   user_is_bot: false,
+ *   user_text: "example",
+ * };
+ * console.assert(performer.user_text === "example");
+ * ```
+ */
 export interface PageMovePerformer {
   /**
    * The number of edits this user has made at the time of this event. Not
@@ -407,6 +491,19 @@ export interface PageMovePerformer {
  * The prior state of the entity before this event. If a top level entity field
  * is not present in this object, then its value has not changed since the prior
  * event.
+ *
+ * @example
+ * ```ts
+ * import type { PageMovePriorState } from "@eventstreams/client";
+ *
+ * // From `event.prior_state` of the spec's example `mediawiki.page-move` event.
+ * const priorState: PageMovePriorState = {
+ *   page_namespace: 0,
+ *   page_title: "example_old_page_title",
+ *   rev_id: 122,
+ * };
+ * console.assert(priorState.page_title === "example_old_page_title");
+ * ```
  */
 export interface PageMovePriorState {
   /** The namespace ID this page belonged to before this event. */
@@ -483,7 +580,22 @@ export interface PagePropertiesChangeEvent extends EventStreamsEvent {
   [key: string]: unknown;
 }
 
-/** Represents the user that performed this change. */
+/**
+ * Represents the user that performed this change.
+ *
+ * @example
+ * ```ts
+ * import type { PagePropertiesChangePerformer } from "@eventstreams/client";
+ *
+ * // Shaped like `event.performer` of a `mediawiki.page-properties-change` event (placeholder values).
+ * const performer: PagePropertiesChangePerformer = {
+ *   user_groups: ["example"],
+ *   user_is_bot: false,
+ *   user_text: "example",
+ * };
+ * console.assert(performer.user_text === "example");
+ * ```
+ */
 export interface PagePropertiesChangePerformer {
   /**
    * The number of edits this user has made at the time of this event. Not
@@ -583,7 +695,22 @@ export interface PageUndeleteEvent extends EventStreamsEvent {
   [key: string]: unknown;
 }
 
-/** Represents the user that performed this change. */
+/**
+ * Represents the user that performed this change.
+ *
+ * @example
+ * ```ts
+ * import type { PageUndeletePerformer } from "@eventstreams/client";
+ *
+ * // Shaped like `event.performer` of a `mediawiki.page-undelete` event (placeholder values).
+ * const performer: PageUndeletePerformer = {
+ *   user_groups: ["example"],
+ *   user_is_bot: false,
+ *   user_text: "example",
+ * };
+ * console.assert(performer.user_text === "example");
+ * ```
+ */
 export interface PageUndeletePerformer {
   /**
    * The number of edits this user has made at the time of this event. Not
@@ -622,6 +749,15 @@ export interface PageUndeletePerformer {
  * emitted for this entity. For page undeletes, prior_state will be absent
  * unless the page_id is no longer the same as the page_id it had before it was
  * deleted.
+ *
+ * @example
+ * ```ts
+ * import type { PageUndeletePriorState } from "@eventstreams/client";
+ *
+ * // From `event.prior_state` of the spec's example `mediawiki.page-undelete` event.
+ * const priorState: PageUndeletePriorState = { page_id: 123 };
+ * console.assert(priorState.page_id === 123);
+ * ```
  */
 export interface PageUndeletePriorState {
   /** The page ID before this restore as it was in the archive table. */
@@ -716,6 +852,18 @@ export interface PageChangeEvent extends EventStreamsEvent {
  * Page entity that was created at the old title during a page move. This is
  * only set for page move events. Note that the created_redirect_page will also
  * have its own associated page create event.
+ *
+ * @example
+ * ```ts
+ * import type { PageChangeCreatedRedirectPage } from "@eventstreams/client";
+ *
+ * // Shaped like `event.created_redirect_page` of a `mediawiki.page_change.v1` event (placeholder values).
+ * const createdRedirectPage: PageChangeCreatedRedirectPage = {
+ *   page_id: 1,
+ *   page_title: "example",
+ * };
+ * console.assert(createdRedirectPage.page_title === "example");
+ * ```
  */
 export interface PageChangeCreatedRedirectPage {
   /** True if the page is a redirect page at the time of this event. */
@@ -735,7 +883,24 @@ export interface PageChangeCreatedRedirectPage {
   [key: string]: unknown;
 }
 
-/** Fields for MediaWiki page entity. */
+/**
+ * Fields for MediaWiki page entity.
+ *
+ * @example
+ * ```ts
+ * import type { PageChangePage } from "@eventstreams/client";
+ *
+ * // From `event.page` of the spec's example `mediawiki.page_change.v1` event.
+ * const page: PageChangePage = {
+ *   is_redirect: true,
+ *   namespace_id: 1,
+ *   page_id: 1,
+ *   page_title: "example",
+ *   revision_count: 1,
+ * };
+ * console.assert(page.page_title === "example");
+ * ```
+ */
 export interface PageChangePage {
   /** True if the page is a redirect page at the time of this event. */
   is_redirect?: boolean;
@@ -764,6 +929,20 @@ export interface PageChangePage {
 /**
  * If this page is currently a redirect, then this field contains information
  * about the target page the redirect links to.
+ *
+ * @example
+ * ```ts
+ * import type { PageChangePageLink } from "@eventstreams/client";
+ *
+ * // From `event.page.redirect_page_link` of the spec's example `mediawiki.page_change.v1` event.
+ * const pageLink: PageChangePageLink = {
+ *   is_redirect: false,
+ *   namespace_id: 1,
+ *   page_id: 2,
+ *   page_title: "Redirect_Target",
+ * };
+ * console.assert(pageLink.page_title === "Redirect_Target");
+ * ```
  */
 export interface PageChangePageLink {
   /**
@@ -787,6 +966,15 @@ export interface PageChangePageLink {
 /**
  * Represents the MediaWiki actor that made this change. If this change is an
  * edit, this will be the same as revision.editor.
+ *
+ * @example
+ * ```ts
+ * import type { PageChangeUser } from "@eventstreams/client";
+ *
+ * // From `event.performer` of the spec's example `mediawiki.page_change.v1` event.
+ * const user: PageChangeUser = { user_id: 123, user_text: "yoohoo" };
+ * console.assert(user.user_text === "yoohoo");
+ * ```
  */
 export interface PageChangeUser {
   /**
@@ -837,6 +1025,15 @@ export interface PageChangeUser {
 /**
  * Prior state of this page before this event. Fields are only present if their
  * values have changed.
+ *
+ * @example
+ * ```ts
+ * import type { PageChangePriorState } from "@eventstreams/client";
+ *
+ * // Shaped like `event.prior_state` of a `mediawiki.page_change.v1` event (placeholder values).
+ * const priorState: PageChangePriorState = { page: { page_title: "example" } };
+ * console.assert(priorState.page?.page_title === "example");
+ * ```
  */
 export interface PageChangePriorState {
   /** Fields for MediaWiki page entity. */
@@ -847,7 +1044,18 @@ export interface PageChangePriorState {
   [key: string]: unknown;
 }
 
-/** Fields for MediaWiki page entity. */
+/**
+ * Fields for MediaWiki page entity.
+ *
+ * @example
+ * ```ts
+ * import type { PageChangePriorStatePage } from "@eventstreams/client";
+ *
+ * // Shaped like `event.prior_state.page` of a `mediawiki.page_change.v1` event (placeholder values).
+ * const priorStatePage: PageChangePriorStatePage = { page_title: "example" };
+ * console.assert(priorStatePage.page_title === "example");
+ * ```
+ */
 export interface PageChangePriorStatePage {
   /** True if the page is a redirect page at the time of this event. */
   is_redirect?: boolean;
@@ -867,7 +1075,20 @@ export interface PageChangePriorStatePage {
   [key: string]: unknown;
 }
 
-/** Fields for MediaWiki revision entity. */
+/**
+ * Fields for MediaWiki revision entity.
+ *
+ * @example
+ * ```ts
+ * import type { PageChangePriorStateRevision } from "@eventstreams/client";
+ *
+ * // Shaped like `event.prior_state.revision` of a `mediawiki.page_change.v1` event (placeholder values).
+ * const priorStateRevision: PageChangePriorStateRevision = {
+ *   comment: "example",
+ * };
+ * console.assert(priorStateRevision.comment === "example");
+ * ```
+ */
 export interface PageChangePriorStateRevision {
   /** The comment left by the editor when this revision was made. */
   comment?: string;
@@ -916,7 +1137,25 @@ export interface PageChangePriorStateRevision {
   [key: string]: unknown;
 }
 
-/** Fields for representing MediaWiki page revision content. */
+/**
+ * Fields for representing MediaWiki page revision content.
+ *
+ * @example
+ * ```ts
+ * import type { PageChangeContent } from "@eventstreams/client";
+ *
+ * // From `event.revision.content_slots.main` of the spec's example `mediawiki.page_change.v1` event.
+ * const content: PageChangeContent = {
+ *   content_format: "text/x-wiki",
+ *   content_model: "wikitext",
+ *   content_sha1: "16619839a55cfb5c61bcf520bf9734e0c67f98cc",
+ *   content_size: 100,
+ *   origin_rev_id: 2,
+ *   slot_role: "main",
+ * };
+ * console.assert(content.content_format === "text/x-wiki");
+ * ```
+ */
 export interface PageChangeContent {
   /**
    * Content body. NOTE: This field is not required, and is often not set in
@@ -943,7 +1182,29 @@ export interface PageChangeContent {
   [key: string]: unknown;
 }
 
-/** Fields for MediaWiki revision entity. */
+/**
+ * Fields for MediaWiki revision entity.
+ *
+ * @example
+ * ```ts
+ * import type { PageChangeRevision } from "@eventstreams/client";
+ *
+ * // From `event.revision` of the spec's example `mediawiki.page_change.v1` event.
+ * const revision: PageChangeRevision = {
+ *   comment: "changed a thing",
+ *   is_comment_visible: true,
+ *   is_content_visible: true,
+ *   is_editor_visible: true,
+ *   is_minor_edit: false,
+ *   rev_dt: "2021-01-01T00:00:00.0Z",
+ *   rev_id: 2,
+ *   rev_parent_id: 1,
+ *   rev_sha1: "16619839a55cfb5c61bcf520bf9734e0c67f98cc",
+ *   rev_size: 100,
+ * };
+ * console.assert(revision.rev_dt === "2021-01-01T00:00:00.0Z");
+ * ```
+ */
 export interface PageChangeRevision {
   /** The comment left by the editor when this revision was made. */
   comment?: string;
@@ -1078,7 +1339,18 @@ export interface RecentChangeEvent extends EventStreamsEvent {
   [key: string]: unknown;
 }
 
-/** Length of old and new change */
+/**
+ * Length of old and new change
+ *
+ * @example
+ * ```ts
+ * import type { RecentChangeLength } from "@eventstreams/client";
+ *
+ * // Shaped like `event.length` of a `mediawiki.recentchange` event (placeholder values).
+ * const length: RecentChangeLength = { new: 1 };
+ * console.assert(length.new === 1);
+ * ```
+ */
 export interface RecentChangeLength {
   /** (rc_new_len) */
   new?: number | null;
@@ -1088,7 +1360,18 @@ export interface RecentChangeLength {
   [key: string]: unknown;
 }
 
-/** Old and new revision IDs */
+/**
+ * Old and new revision IDs
+ *
+ * @example
+ * ```ts
+ * import type { RecentChangeRevision } from "@eventstreams/client";
+ *
+ * // Shaped like `event.revision` of a `mediawiki.recentchange` event (placeholder values).
+ * const revision: RecentChangeRevision = { new: 1 };
+ * console.assert(revision.new === 1);
+ * ```
+ */
 export interface RecentChangeRevision {
   /** (rc_last_oldid) */
   new?: number | null;
@@ -1190,7 +1473,25 @@ export interface RevisionCreateEvent extends EventStreamsEvent {
   [key: string]: unknown;
 }
 
-/** Represents the user that performed this change. */
+/**
+ * Represents the user that performed this change.
+ *
+ * @example
+ * ```ts
+ * import type { RevisionCreatePerformer } from "@eventstreams/client";
+ *
+ * // From `event.performer` of the spec's example `mediawiki.revision-create` event.
+ * const performer: RevisionCreatePerformer = {
+ *   user_edit_count: 1,
+ *   user_groups: ["*", "user", "autoconfirmed"],
+ *   user_id: 123,
+ *   user_is_bot: false,
+ *   user_registration_dt: "2016-01-29T21:13:24Z",
+ *   user_text: "example_user_text",
+ * };
+ * console.assert(performer.user_registration_dt === "2016-01-29T21:13:24Z");
+ * ```
+ */
 export interface RevisionCreatePerformer {
   /**
    * The number of edits this user has made at the time of this event. Not
@@ -1221,7 +1522,22 @@ export interface RevisionCreatePerformer {
   [key: string]: unknown;
 }
 
-/** Details about the revert. */
+/**
+ * Details about the revert.
+ *
+ * @example
+ * ```ts
+ * import type { RevisionCreateRevRevertDetails } from "@eventstreams/client";
+ *
+ * // Shaped like `event.rev_revert_details` of a `mediawiki.revision-create` event (placeholder values).
+ * const revRevertDetails: RevisionCreateRevRevertDetails = {
+ *   rev_is_exact_revert: false,
+ *   rev_revert_method: "rollback",
+ *   rev_reverted_revs: [1],
+ * };
+ * console.assert(revRevertDetails.rev_revert_method === "rollback");
+ * ```
+ */
 export interface RevisionCreateRevRevertDetails {
   /**
    * Flag indicating whether the revert was exact, i.e. the contents of the
@@ -1241,7 +1557,25 @@ export interface RevisionCreateRevRevertDetails {
   [key: string]: unknown;
 }
 
-/** The revision slots attached to this revision. */
+/**
+ * The revision slots attached to this revision.
+ *
+ * @example
+ * ```ts
+ * import type { RevisionCreateRevSlots } from "@eventstreams/client";
+ *
+ * // From `event.rev_slots` of the spec's example `mediawiki.revision-create` event.
+ * const revSlots: RevisionCreateRevSlots = {
+ *   main: {
+ *     rev_slot_content_model: "wikitext",
+ *     rev_slot_origin_rev_id: 123,
+ *     rev_slot_sha1: "2mx9qnkore72az8niqap1s3ycpu1jej",
+ *     rev_slot_size: 20,
+ *   },
+ * };
+ * console.assert(revSlots.main.rev_slot_content_model === "wikitext");
+ * ```
+ */
 export interface RevisionCreateRevSlots {
   /** Schema fields describing a revision slot */
   main: RevisionCreateSlot;
@@ -1249,7 +1583,23 @@ export interface RevisionCreateRevSlots {
   [key: string]: RevisionCreateSlot | undefined;
 }
 
-/** Schema fields describing a revision slot */
+/**
+ * Schema fields describing a revision slot
+ *
+ * @example
+ * ```ts
+ * import type { RevisionCreateSlot } from "@eventstreams/client";
+ *
+ * // From `event.rev_slots.main` of the spec's example `mediawiki.revision-create` event.
+ * const slot: RevisionCreateSlot = {
+ *   rev_slot_content_model: "wikitext",
+ *   rev_slot_origin_rev_id: 123,
+ *   rev_slot_sha1: "2mx9qnkore72az8niqap1s3ycpu1jej",
+ *   rev_slot_size: 20,
+ * };
+ * console.assert(slot.rev_slot_content_model === "wikitext");
+ * ```
+ */
 export interface RevisionCreateSlot {
   /** Model of the content (e.g. wikitext, wikibase-mediainfo...) */
   rev_slot_content_model: string;
@@ -1348,7 +1698,25 @@ export interface RevisionTagsChangeEvent extends EventStreamsEvent {
   [key: string]: unknown;
 }
 
-/** Represents the user that performed this change. */
+/**
+ * Represents the user that performed this change.
+ *
+ * @example
+ * ```ts
+ * import type { RevisionTagsChangePerformer } from "@eventstreams/client";
+ *
+ * // From `event.performer` of the spec's example `mediawiki.revision-tags-change` event.
+ * const performer: RevisionTagsChangePerformer = {
+ *   user_edit_count: 1,
+ *   user_groups: ["*", "user", "autoconfirmed"],
+ *   user_id: 123,
+ *   user_is_bot: false,
+ *   user_registration_dt: "2016-01-29T21:13:24Z",
+ *   user_text: "example_user_text",
+ * };
+ * console.assert(performer.user_text === "example_user_text");
+ * ```
+ */
 export interface RevisionTagsChangePerformer {
   /**
    * The number of edits this user has made at the time of this event. Not
@@ -1382,6 +1750,15 @@ export interface RevisionTagsChangePerformer {
 /**
  * The prior state of the entity before this event. If the field is not present,
  * the revision has no tags before the event has happened.
+ *
+ * @example
+ * ```ts
+ * import type { RevisionTagsChangePriorState } from "@eventstreams/client";
+ *
+ * // Shaped like `event.prior_state` of a `mediawiki.revision-tags-change` event (placeholder values).
+ * const priorState: RevisionTagsChangePriorState = { tags: ["example"] };
+ * console.assert(priorState.tags?.[0] === "example");
+ * ```
  */
 export interface RevisionTagsChangePriorState {
   /** The list of tags before the event has happened. */
@@ -1473,7 +1850,25 @@ export interface RevisionVisibilityChangeEvent extends EventStreamsEvent {
   [key: string]: unknown;
 }
 
-/** Represents the user that performed this change. */
+/**
+ * Represents the user that performed this change.
+ *
+ * @example
+ * ```ts
+ * import type { RevisionVisibilityChangePerformer } from "@eventstreams/client";
+ *
+ * // From `event.performer` of the spec's example `mediawiki.revision-visibility-change` event.
+ * const performer: RevisionVisibilityChangePerformer = {
+ *   user_edit_count: 1,
+ *   user_groups: ["*", "user", "autoconfirmed"],
+ *   user_id: 123,
+ *   user_is_bot: false,
+ *   user_registration_dt: "2016-01-29T21:13:24Z",
+ *   user_text: "example_user_text",
+ * };
+ * console.assert(performer.user_text === "example_user_text");
+ * ```
+ */
 export interface RevisionVisibilityChangePerformer {
   /**
    * The number of edits this user has made at the time of this event. Not
@@ -1508,6 +1903,17 @@ export interface RevisionVisibilityChangePerformer {
  * The prior state of the entity before this event. Revisions always have
  * visibility settings, so this object will always contain the visibility
  * settings for the revision before this event.
+ *
+ * @example
+ * ```ts
+ * import type { RevisionVisibilityChangePriorState } from "@eventstreams/client";
+ *
+ * // From `event.prior_state` of the spec's example `mediawiki.revision-visibility-change` event.
+ * const priorState: RevisionVisibilityChangePriorState = {
+ *   visibility: { comment: true, text: true, user: true },
+ * };
+ * console.assert(priorState.visibility?.comment === true);
+ * ```
  */
 export interface RevisionVisibilityChangePriorState {
   /** The prior visiblity state of this revision. */
@@ -1516,7 +1922,22 @@ export interface RevisionVisibilityChangePriorState {
   [key: string]: unknown;
 }
 
-/** The prior visiblity state of this revision. */
+/**
+ * The prior visiblity state of this revision.
+ *
+ * @example
+ * ```ts
+ * import type { RevisionVisibilityChangePriorStateVisibility } from "@eventstreams/client";
+ *
+ * // From `event.prior_state.visibility` of the spec's example `mediawiki.revision-visibility-change` event.
+ * const priorStateVisibility: RevisionVisibilityChangePriorStateVisibility = {
+ *   comment: true,
+ *   text: true,
+ *   user: true,
+ * };
+ * console.assert(priorStateVisibility.comment === true);
+ * ```
+ */
 export interface RevisionVisibilityChangePriorStateVisibility {
   /** The `comment` field (the schema does not describe it). */
   comment: boolean;
@@ -1528,7 +1949,22 @@ export interface RevisionVisibilityChangePriorStateVisibility {
   [key: string]: unknown;
 }
 
-/** The visiblity state of this revision. */
+/**
+ * The visiblity state of this revision.
+ *
+ * @example
+ * ```ts
+ * import type { RevisionVisibilityChangeVisibility } from "@eventstreams/client";
+ *
+ * // From `event.visibility` of the spec's example `mediawiki.revision-visibility-change` event.
+ * const visibility: RevisionVisibilityChangeVisibility = {
+ *   comment: true,
+ *   text: false,
+ *   user: true,
+ * };
+ * console.assert(visibility.comment === true);
+ * ```
+ */
 export interface RevisionVisibilityChangeVisibility {
   /** Whether the comment of the revision is visible. */
   comment: boolean;

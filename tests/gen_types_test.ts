@@ -184,3 +184,70 @@ Deno.test("a missing stream schema or a dangling alias fails generation with a c
       "Cannot resolve alias 'thing': its canonical stream 'mediawiki.gone' is not in the stream list",
   });
 });
+
+Deno.test("each nested type gets an @example: values from the spec's example event where it has one, placeholders elsewhere", () => {
+  const spec = tinySpec({
+    title: "mediawiki/thing/happen",
+    type: "object",
+    required: ["meta"],
+    properties: {
+      meta: {
+        type: "object",
+        required: ["stream"],
+        properties: { stream: { type: "string" } },
+      },
+      owner: {
+        type: "object",
+        required: ["name"],
+        properties: {
+          id: { type: "integer" },
+          is_bot: { type: "boolean" },
+          name: { type: "string" },
+        },
+      },
+      items: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["id"],
+          properties: { id: { type: "integer" } },
+        },
+      },
+    },
+  });
+  const content = spec.paths["/v2/stream/mediawiki.thing-happen"].get
+    .responses["200"].content!["text/event-stream"];
+  // `id` does not fit its schema: it is left out rather than copied.
+  content.example = {
+    meta: { stream: "mediawiki.thing-happen" },
+    owner: { id: "seven", is_bot: false, name: "Alice" },
+  };
+  const source = generateTypes(spec);
+  const has = (text: string) =>
+    assert.ok(
+      source.includes(text),
+      `expected ${JSON.stringify(text)} in\n${source}`,
+    );
+  has(
+    [
+      " * @example",
+      " * ```ts",
+      ' * import type { ThingHappenOwner } from "@eventstreams/client";',
+      " *",
+      " * // From `event.owner` of the spec's example `mediawiki.thing-happen` event.",
+      ' * const owner: ThingHappenOwner = { is_bot: false, name: "Alice" };',
+      ' * console.assert(owner.name === "Alice");',
+      " * ```",
+      " */",
+      "export interface ThingHappenOwner {",
+    ].join("\n"),
+  );
+  has(
+    [
+      " * // Shaped like `event.items[0]` of a `mediawiki.thing-happen` event (placeholder values).",
+      " * const item: ThingHappenItemsItem = { id: 1 };",
+      " * console.assert(item.id === 1);",
+    ].join("\n"),
+  );
+  assert.equal(generateTypes(spec), generateTypes(structuredClone(spec)));
+});

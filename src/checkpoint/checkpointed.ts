@@ -8,13 +8,68 @@
 import { type Clock, systemClock } from "../clock.ts";
 import type { CheckpointStore } from "./store.ts";
 
-/** What {@linkcode checkpointed} needs from a stream: events, and the cursor after the last one. */
+/**
+ * What {@linkcode checkpointed} needs from a stream: events, and the cursor
+ * after the last one. An `EventStream` is one.
+ *
+ * @example A source over an array (for a test)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { CheckpointSource } from "@eventstreams/client/checkpoint";
+ *
+ * function fromOffsets(offsets: number[]): CheckpointSource<number> {
+ *   let cursor = "";
+ *   return {
+ *     get cursor() {
+ *       return cursor;
+ *     },
+ *     async *[Symbol.asyncIterator]() {
+ *       for (const offset of offsets) {
+ *         cursor = `[{"topic":"eqiad.test","partition":0,"offset":${offset + 1}}]`;
+ *         yield offset;
+ *       }
+ *     },
+ *   };
+ * }
+ * const source = fromOffsets([7, 8]);
+ * assert.deepEqual(await Array.fromAsync(source), [7, 8]);
+ * assert.equal(source.cursor, '[{"topic":"eqiad.test","partition":0,"offset":9}]');
+ * ```
+ */
 export interface CheckpointSource<E> extends AsyncIterable<E> {
   /** The `Last-Event-ID` after the last event handed out (`""` before any). */
   readonly cursor: string;
 }
 
-/** Options for {@linkcode checkpointed}. */
+/**
+ * Options for {@linkcode checkpointed}.
+ *
+ * @example Save every 100 events or every 5 seconds, whichever comes first
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkpointed, type CheckpointedOptions, MemoryCheckpointStore } from "@eventstreams/client/checkpoint";
+ * import { ManualClock } from "@eventstreams/client/testing";
+ *
+ * const clock = new ManualClock(0);
+ * const options: CheckpointedOptions = { every: 100, intervalMs: 5_000, clock };
+ * let offset = 0;
+ * const stream = {
+ *   get cursor() {
+ *     return `[{"topic":"eqiad.test","partition":0,"offset":${offset}}]`;
+ *   },
+ *   async *[Symbol.asyncIterator]() {
+ *     while (offset < 4) yield offset++;
+ *   },
+ * };
+ * const store = new MemoryCheckpointStore();
+ * for await (const _ of checkpointed(stream, store, options)) {
+ *   await clock.tick(2_000); // processing takes 2 s of (virtual) time
+ * }
+ * // Saved after the third event (6 s: the interval passed) and at the stream's end.
+ * assert.equal(store.saves, 2);
+ * assert.equal(await store.load(), '[{"topic":"eqiad.test","partition":0,"offset":4}]');
+ * ```
+ */
 export interface CheckpointedOptions {
   /**
    * Save after this many processed events.

@@ -7,7 +7,22 @@
 import { CheckpointError } from "./errors.ts";
 import { assertSavableCursor, type CheckpointStore } from "./store.ts";
 
-/** Options for {@linkcode FileCheckpointStore}. */
+/**
+ * Options for {@linkcode FileCheckpointStore}.
+ *
+ * @example Skipping fsync (a cache you can rebuild, or a test)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FileCheckpointStore, type FileCheckpointStoreOptions } from "@eventstreams/client/checkpoint";
+ *
+ * const options: FileCheckpointStoreOptions = { sync: false };
+ * const dir = await Deno.makeTempDir();
+ * const store = new FileCheckpointStore(`${dir}/cursor`, options);
+ * await store.save('[{"topic":"eqiad.mediawiki.recentchange","partition":0,"offset":5}]');
+ * assert.equal(await store.load(), '[{"topic":"eqiad.mediawiki.recentchange","partition":0,"offset":5}]');
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export interface FileCheckpointStoreOptions {
   /**
    * Whether to `fsync` the temporary file and the directory on each save.

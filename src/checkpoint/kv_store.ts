@@ -7,7 +7,20 @@
 import { CheckpointConflictError, CheckpointError } from "./errors.ts";
 import { assertSavableCursor, type CheckpointStore } from "./store.ts";
 
-/** Options for {@linkcode KvCheckpointStore.open}. */
+/**
+ * Options for {@linkcode KvCheckpointStore.open}.
+ *
+ * @example One key per consumer in an in-memory database
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KvCheckpointStore, type KvCheckpointStoreOptions } from "@eventstreams/client/checkpoint";
+ *
+ * const options: KvCheckpointStoreOptions = { path: ":memory:", key: ["checkpoint", "my-bot"] };
+ * const store = await KvCheckpointStore.open(options);
+ * assert.deepEqual(store.key, ["checkpoint", "my-bot"]);
+ * await store.close();
+ * ```
+ */
 export interface KvCheckpointStoreOptions {
   /**
    * Where the cursor lives in the database.
@@ -25,7 +38,22 @@ export interface KvCheckpointStoreOptions {
   path?: string;
 }
 
-/** The key used when none is given. */
+/**
+ * The key used when none is given: `["eventstreams", "checkpoint", "default"]`.
+ * Give each consumer its own key when several share one database.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_CHECKPOINT_KEY, KvCheckpointStore } from "@eventstreams/client/checkpoint";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const store = new KvCheckpointStore(kv);
+ * assert.deepEqual(store.key, DEFAULT_CHECKPOINT_KEY);
+ * assert.deepEqual(DEFAULT_CHECKPOINT_KEY, ["eventstreams", "checkpoint", "default"]);
+ * kv.close();
+ * ```
+ */
 export const DEFAULT_CHECKPOINT_KEY: Deno.KvKey = Object.freeze([
   "eventstreams",
   "checkpoint",

@@ -53,6 +53,19 @@ export interface CheckpointStore {
  *
  * @param cursor The value to check.
  * @throws {TypeError} When `cursor` is not a non-empty string.
+ *
+ * @example Validating in a custom store's `save`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { assertSavableCursor } from "@eventstreams/client/checkpoint";
+ *
+ * assertSavableCursor('[{"topic":"eqiad.mediawiki.recentchange","partition":0,"offset":42}]');
+ * assert.throws(() => assertSavableCursor(""), {
+ *   name: "TypeError",
+ *   message: "Cannot save checkpoint: expected a non-empty cursor string, got ''; " +
+ *     "save stream.cursor only after the stream has delivered an event",
+ * });
+ * ```
  */
 export function assertSavableCursor(cursor: unknown): asserts cursor is string {
   if (typeof cursor !== "string" || cursor === "") {

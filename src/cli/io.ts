@@ -7,7 +7,33 @@
 
 import { type Clock, systemClock } from "../clock.ts";
 
-/** An output the CLI writes to (`Deno.stdout` and `Deno.stderr` fit). */
+/**
+ * An output the CLI writes to (`Deno.stdout` and `Deno.stderr` fit).
+ *
+ * @example An output that keeps what is written, for a test
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { CliOutput } from "@eventstreams/client/cli";
+ *
+ * class Captured implements CliOutput {
+ *   text = "";
+ *   #decoder = new TextDecoder();
+ *   write(bytes: Uint8Array): Promise<number> {
+ *     return Promise.resolve(this.writeSync(bytes));
+ *   }
+ *   writeSync(bytes: Uint8Array): number {
+ *     this.text += this.#decoder.decode(bytes, { stream: true });
+ *     return bytes.length;
+ *   }
+ *   isTerminal(): boolean {
+ *     return false; // the CLI prints NDJSON, not the pretty terminal format
+ *   }
+ * }
+ * const out = new Captured();
+ * out.writeSync(new TextEncoder().encode("{}\n"));
+ * assert.equal(out.text, "{}\n");
+ * ```
+ */
 export interface CliOutput {
   /** Writes some bytes, returning how many were written. */
   write(bytes: Uint8Array): Promise<number>;
@@ -17,7 +43,36 @@ export interface CliOutput {
   isTerminal(): boolean;
 }
 
-/** The CLI's view of its process. */
+/**
+ * The CLI's view of its process.
+ *
+ * @example Running the CLI in-process with captured output
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type CliIo, type CliOutput, main, VERSION } from "@eventstreams/client/cli";
+ * import { systemClock } from "@eventstreams/client";
+ *
+ * let stdout = "";
+ * const decoder = new TextDecoder();
+ * const capture: CliOutput = {
+ *   write: (bytes) => Promise.resolve(capture.writeSync(bytes)),
+ *   writeSync(bytes) {
+ *     stdout += decoder.decode(bytes);
+ *     return bytes.length;
+ *   },
+ *   isTerminal: () => false,
+ * };
+ * const io: CliIo = {
+ *   stdout: capture,
+ *   stderr: capture,
+ *   env: { get: (name) => name === "NO_COLOR" ? "1" : undefined },
+ *   clock: systemClock,
+ *   onInterrupt: () => () => {},
+ * };
+ * assert.equal(await main(["--version"], io), 0);
+ * assert.equal(stdout, `eventstreams ${VERSION}\n`);
+ * ```
+ */
 export interface CliIo {
   /** Event output. */
   stdout: CliOutput;

@@ -29,10 +29,28 @@ import denoJson from "../../deno.json" with { type: "json" };
 
 export type { CliIo, CliOutput } from "./io.ts";
 
-/** The package version, from deno.json. */
+/**
+ * The package version, from deno.json (what `eventstreams --version` prints).
+ *
+ * @example
+ * ```ts
+ * import { VERSION } from "@eventstreams/client/cli";
+ * console.assert(/^\d+\.\d+\.\d+/.test(VERSION));
+ * ```
+ */
 export const VERSION: string = denoJson.version;
 
-/** `eventstreams --help`. */
+/**
+ * The text of `eventstreams --help`: commands, examples, install line and
+ * exit codes.
+ *
+ * @example
+ * ```ts
+ * import { MAIN_HELP, VERSION } from "@eventstreams/client/cli";
+ * console.assert(MAIN_HELP.startsWith(`eventstreams ${VERSION}:`));
+ * console.assert(["tail", "serve", "record", "demo"].every((command) => MAIN_HELP.includes(`  ${command} `)));
+ * ```
+ */
 export const MAIN_HELP =
   `eventstreams ${VERSION}: a loss-free client for Wikimedia EventStreams
 

@@ -11,6 +11,20 @@ import { LineBuffer } from "./line_buffer.ts";
 /**
  * One dispatched Server-Sent Events frame (what a browser would hand to a
  * `MessageEvent`).
+ *
+ * @example An id stays in force for the frames after it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SseDecoder, type SseFrame } from "@eventstreams/client";
+ *
+ * const frames: SseFrame[] = [];
+ * const decoder = new SseDecoder((frame) => frames.push(frame));
+ * decoder.push(new TextEncoder().encode("id: [1]\ndata: a\n\nevent: note\ndata: b\ndata: c\n\n"));
+ * assert.deepEqual(frames, [
+ *   { event: "message", data: "a", id: "[1]" },
+ *   { event: "note", data: "b\nc", id: "[1]" }, // no id line: the last one still applies
+ * ]);
+ * ```
  */
 export interface SseFrame {
   /** The event type: the last `event:` value of the frame, else `"message"`. */
@@ -25,7 +39,26 @@ export interface SseFrame {
   id: string;
 }
 
-/** Options for {@linkcode SseDecoder} and {@linkcode SseParseStream}. */
+/**
+ * Options for {@linkcode SseDecoder} and {@linkcode SseParseStream}.
+ *
+ * @example Watching comments and retry lines
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SseParseStream, type SseParseStreamOptions } from "@eventstreams/client";
+ *
+ * const seen: string[] = [];
+ * const options: SseParseStreamOptions = {
+ *   maxFrameBytes: 1024 * 1024,
+ *   onComment: (text) => seen.push(`comment:${text}`),
+ *   onRetry: (ms) => seen.push(`retry:${ms}`),
+ * };
+ * const body = new Response(": hello\nretry: 2000\nretry: soon\n\ndata: x\n\n").body!;
+ * const frames = await Array.fromAsync(body.pipeThrough(new SseParseStream(options)));
+ * assert.equal(frames.length, 1);
+ * assert.deepEqual(seen, ["comment: hello", "retry:2000"]); // "soon" is not all digits: ignored
+ * ```
+ */
 export interface SseParseStreamOptions {
   /**
    * Upper bound on the bytes buffered for one frame: its field lines so far
