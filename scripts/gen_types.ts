@@ -135,6 +135,27 @@ export function readStreams(spec: OpenApiSpec): SpecStream[] {
 type Block = string | (() => string);
 
 /** Emits TypeScript for the schemas of one stream. */
+/**
+ * The `@example` of a stream's event type: where an event of that stream
+ * sits in Kafka, read from the `meta` every event carries (the server adds
+ * topic, partition and offset).
+ */
+function eventExample(typeName: string, streamName: string): string {
+  const topic = `eqiad.${streamName}`;
+  return [
+    "@example Where an event sits in Kafka",
+    "```ts",
+    'import assert from "node:assert/strict";',
+    `import type { ${typeName} } from "@eventstreams/client";`,
+    "",
+    `const position = (event: ${typeName}): string =>`,
+    "  `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;",
+    `const event = { meta: { topic: "${topic}", partition: 0, offset: 7 } } as ${typeName};`,
+    `assert.equal(position(event), "${topic}/0@7");`,
+    "```",
+  ].join("\n");
+}
+
 class Emitter {
   /** Declarations in emission order. */
   readonly blocks: Block[] = [];
@@ -178,18 +199,7 @@ class Emitter {
       }\`. ` +
         "Fields newer than this schema are allowed and typed `unknown`.",
     );
-    doc.push(
-      [
-        "@example",
-        "```ts",
-        `import type { ${name} } from "@eventstreams/client";`,
-        "",
-        `function position(event: ${name}): string {`,
-        "  return `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;",
-        "}",
-        "```",
-      ].join("\n"),
-    );
+    doc.push(eventExample(name, stream.name));
     this.blocks.push(
       `${
         jsdoc(doc.join("\n\n"), "")
@@ -770,20 +780,19 @@ function nestedExample(
     ? `// From ${where} of the spec's example \`${stream}\` event, placeholders filling the gaps.`
     : `// From ${where} of the spec's example \`${stream}\` event.`;
   const head = `const ${variable}: ${typeName} = `;
+  const leaf = leafPath(schema, value);
   const lines = [
     "@example",
     "```ts",
+    ...(leaf ? ['import assert from "node:assert/strict";'] : []),
     `import type { ${typeName} } from "@eventstreams/client";`,
     "",
     comment,
     `${head}${literal(value, "", head.length + 1)};`,
   ];
-  const leaf = leafPath(schema, value);
   if (leaf) {
     lines.push(
-      `console.assert(${variable}${leaf.path} === ${
-        JSON.stringify(leaf.value)
-      });`,
+      `assert.equal(${variable}${leaf.path}, ${JSON.stringify(leaf.value)});`,
     );
   }
   lines.push("```");
@@ -983,16 +992,7 @@ export function generateTypes(spec: OpenApiSpec): string {
         s.description,
         `An event of the stream \`${s.name}\`${alsoText}. It has the schema of \`${ownerName}\` ` +
         `(\`${s.schema.title}\`), so it is the same type: {@linkcode ${target}}.`,
-        [
-          "@example",
-          "```ts",
-          `import type { ${name} } from "@eventstreams/client";`,
-          "",
-          `function position(event: ${name}): string {`,
-          "  return `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;",
-          "}",
-          "```",
-        ].join("\n"),
+        eventExample(name, s.name),
       ].filter((p) => p !== "").join("\n\n");
       declarations.push(`${jsdoc(doc, "")}export type ${name} = ${target};\n`);
       continue;
@@ -1031,8 +1031,9 @@ export function generateTypes(spec: OpenApiSpec): string {
     [
       "@example",
       "```ts",
+      'import assert from "node:assert/strict";',
       'import { STREAMS } from "@eventstreams/client";',
-      'console.assert(STREAMS.includes("mediawiki.recentchange"));',
+      'assert.ok(STREAMS.includes("mediawiki.recentchange"));',
       "```",
     ].join("\n"),
   ].join("\n\n");
@@ -1042,8 +1043,9 @@ export function generateTypes(spec: OpenApiSpec): string {
     [
       "@example",
       "```ts",
+      'import assert from "node:assert/strict";',
       'import { STREAM_ALIASES } from "@eventstreams/client";',
-      'console.assert(STREAM_ALIASES.recentchange === "mediawiki.recentchange");',
+      'assert.equal(STREAM_ALIASES.recentchange, "mediawiki.recentchange");',
       "```",
     ].join("\n"),
   ].join("\n\n");

@@ -10,9 +10,10 @@
  *
  * @example Gentler retries
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Backoff, type BackoffOptions } from "@eventstreams/client";
  * const options: BackoffOptions = { initialMs: 2_000, maxMs: 120_000 };
- * console.assert(new Backoff(options).next() < 2_000);
+ * assert.ok(new Backoff(options).next() < 2_000);
  * ```
  */
 export interface BackoffOptions {
@@ -51,9 +52,10 @@ export interface BackoffOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Backoff, type BackoffHint } from "@eventstreams/client";
  * const hint: BackoffHint = { throttled: true, retryAfterMs: 30_000 };
- * console.assert(new Backoff({ random: () => 0 }).next(hint) === 30_000);
+ * assert.ok(new Backoff({ random: () => 0 }).next(hint) === 30_000);
  * ```
  */
 export interface BackoffHint {
@@ -81,13 +83,14 @@ export interface BackoffHint {
  *
  * @example Delays grow until a healthy connection resets them
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Backoff } from "@eventstreams/client";
  * const backoff = new Backoff({ initialMs: 1_000, maxMs: 8_000, random: () => 0.5 });
- * console.assert(backoff.next() === 500); // 0.5 * 1_000
- * console.assert(backoff.next() === 1_000); // 0.5 * 2_000
- * console.assert(backoff.next({ throttled: true }) === 12_000); // 10_000 floor + 0.5 * 4_000
+ * assert.ok(backoff.next() === 500); // 0.5 * 1_000
+ * assert.ok(backoff.next() === 1_000); // 0.5 * 2_000
+ * assert.ok(backoff.next({ throttled: true }) === 12_000); // 10_000 floor + 0.5 * 4_000
  * backoff.reset();
- * console.assert(backoff.next() === 500);
+ * assert.ok(backoff.next() === 500);
  * ```
  */
 export class Backoff {
@@ -153,11 +156,12 @@ export class Backoff {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRetryAfter } from "@eventstreams/client";
- * console.assert(parseRetryAfter("120", 0) === 120_000);
+ * assert.ok(parseRetryAfter("120", 0) === 120_000);
  * const now = Date.parse("Wed, 21 Oct 2026 07:28:00 GMT");
- * console.assert(parseRetryAfter("Wed, 21 Oct 2026 07:28:30 GMT", now) === 30_000);
- * console.assert(parseRetryAfter(null, now) === undefined);
+ * assert.ok(parseRetryAfter("Wed, 21 Oct 2026 07:28:30 GMT", now) === 30_000);
+ * assert.ok(parseRetryAfter(null, now) === undefined);
  * ```
  */
 export function parseRetryAfter(

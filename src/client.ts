@@ -79,12 +79,13 @@ const SECONDS_LIMIT = 1e11;
  *
  * @example A fetch that logs each request
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FetchFunction } from "@eventstreams/client";
  * const logged: FetchFunction = (url, init) => {
  *   console.log("GET", url);
  *   return fetch(url, init);
  * };
- * console.assert(typeof logged === "function");
+ * assert.ok(typeof logged === "function");
  * ```
  */
 export type FetchFunction = (
@@ -106,10 +107,11 @@ export type FetchFunction = (
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DisconnectReason } from "@eventstreams/client";
  * const planned = (reason: DisconnectReason): boolean =>
  *   reason === "eof" || reason === "max-connection-age";
- * console.assert(planned("max-connection-age") && !planned("idle-timeout"));
+ * assert.ok(planned("max-connection-age") && !planned("idle-timeout"));
  * ```
  */
 export type DisconnectReason =
@@ -134,9 +136,10 @@ export type DisconnectReason =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EventStreamErrorKind } from "@eventstreams/client";
  * const badData: EventStreamErrorKind[] = ["invalid-json", "invalid-event", "invalid-id"];
- * console.assert(badData.length === 3);
+ * assert.ok(badData.length === 3);
  * ```
  */
 export type EventStreamErrorKind =
@@ -154,10 +157,11 @@ export type EventStreamErrorKind =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ConnectInfo } from "@eventstreams/client";
  * const show = (info: ConnectInfo): string =>
  *   `#${info.connection} ${info.url}${info.lastEventId ? " (resuming)" : ""}`;
- * console.assert(show({ connection: 1, url: "u", lastEventId: undefined, status: 200 }) === "#1 u");
+ * assert.ok(show({ connection: 1, url: "u", lastEventId: undefined, status: 200 }) === "#1 u");
  * ```
  */
 export interface ConnectInfo {
@@ -176,9 +180,10 @@ export interface ConnectInfo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DisconnectInfo } from "@eventstreams/client";
  * const show = (info: DisconnectInfo): string => `#${info.connection} ended: ${info.reason}`;
- * console.assert(show({ connection: 2, reason: "eof", durationMs: 900_000, events: 12 }) === "#2 ended: eof");
+ * assert.ok(show({ connection: 2, reason: "eof", durationMs: 900_000, events: 12 }) === "#2 ended: eof");
  * ```
  */
 export interface DisconnectInfo {
@@ -197,9 +202,10 @@ export interface DisconnectInfo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RetryInfo } from "@eventstreams/client";
  * const show = (info: RetryInfo): string => `retry ${info.attempt} in ${Math.round(info.delayMs)} ms (${info.reason})`;
- * console.assert(show({ attempt: 1, delayMs: 10_000, reason: "http", status: 429 }) === "retry 1 in 10000 ms (http)");
+ * assert.ok(show({ attempt: 1, delayMs: 10_000, reason: "http", status: 429 }) === "retry 1 in 10000 ms (http)");
  * ```
  */
 export interface RetryInfo {
@@ -218,9 +224,10 @@ export interface RetryInfo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ErrorContext } from "@eventstreams/client";
  * const show = (error: Error, context: ErrorContext): string => `[${context.kind}] ${error.message}`;
- * console.assert(show(new Error("x"), { kind: "network", connection: 1, url: "u" }) === "[network] x");
+ * assert.ok(show(new Error("x"), { kind: "network", connection: 1, url: "u" }) === "[network] x");
  * ```
  */
 export interface ErrorContext {
@@ -239,10 +246,11 @@ export interface ErrorContext {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EventStreamStats } from "@eventstreams/client";
  * const errorCount = (stats: EventStreamStats): number =>
  *   Object.values(stats.errors).reduce((sum, n) => sum + n, 0);
- * console.assert(typeof errorCount === "function");
+ * assert.ok(typeof errorCount === "function");
  * ```
  */
 export interface EventStreamStats {
@@ -275,6 +283,7 @@ export interface EventStreamStats {
  *
  * @example Options of a resumable bot
  * ```ts
+ * import assert from "node:assert/strict";
  * import { byWiki, type EventStreamOptions, type RecentChangeEvent } from "@eventstreams/client";
  * const options: EventStreamOptions<RecentChangeEvent> = {
  *   userAgent: "MyBot/1.0 (https://example.org/mybot; mybot@example.org)",
@@ -283,7 +292,7 @@ export interface EventStreamStats {
  *   filter: byWiki("enwiki"),
  *   onRetry: ({ attempt, delayMs, reason }) => console.log(`retry ${attempt} in ${delayMs} ms: ${reason}`),
  * };
- * console.assert(options.userAgent.startsWith("MyBot/"));
+ * assert.ok(options.userAgent.startsWith("MyBot/"));
  * ```
  */
 export interface EventStreamOptions<E = EventStreamsEvent> {
@@ -436,12 +445,13 @@ export interface EventStreamOptions<E = EventStreamsEvent> {
  *
  * @example Saving the cursor to resume later
  * ```ts
+ * import assert from "node:assert/strict";
  * import { eventStream } from "@eventstreams/client";
  * const fake = () => Promise.resolve(new Response(":ok\n\n", { headers: { "content-type": "text/event-stream" } }));
  * const stream = eventStream("test", { userAgent: "MyBot/1.0 (mybot@example.org)", fetch: fake });
  * const saved = stream.cursor; // "" before the first event
  * await stream.close();
- * console.assert(saved === "" && stream.stats.events === 0);
+ * assert.ok(saved === "" && stream.stats.events === 0);
  * ```
  */
 export interface EventStream<E> extends AsyncIterable<E> {
@@ -482,6 +492,7 @@ export interface EventStream<E> extends AsyncIterable<E> {
  *
  * @example Reading recent changes (a canned response stands in for the server)
  * ```ts
+ * import assert from "node:assert/strict";
  * import { eventStream } from "@eventstreams/client";
  *
  * const id = '[{"topic":"eqiad.mediawiki.recentchange","partition":0,"timestamp":1767225600001},' +
@@ -496,10 +507,10 @@ export interface EventStream<E> extends AsyncIterable<E> {
  *   fetch: () => Promise.resolve(new Response(body, { headers: { "content-type": "text/event-stream" } })),
  * });
  * for await (const event of stream) {
- *   console.assert(event.title === "Example");
+ *   assert.ok(event.title === "Example");
  *   break; // closes the stream
  * }
- * console.assert(stream.cursor ===
+ * assert.ok(stream.cursor ===
  *   '[{"topic":"eqiad.mediawiki.recentchange","partition":0,"offset":43},' +
  *   '{"topic":"codfw.mediawiki.recentchange","partition":0,"timestamp":1767225600000}]');
  * ```

@@ -19,10 +19,11 @@ import { CursorError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CursorEntry } from "@eventstreams/client";
  * const exact: CursorEntry = { topic: "eqiad.mediawiki.recentchange", partition: 0, offset: 4369496613 };
  * const approximate: CursorEntry = { topic: "codfw.mediawiki.recentchange", partition: 0, timestamp: 1670732822001 };
- * console.assert("offset" in exact && "timestamp" in approximate);
+ * assert.ok("offset" in exact && "timestamp" in approximate);
  * ```
  */
 export type CursorEntry =
@@ -35,6 +36,7 @@ export type CursorEntry =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EventPosition } from "@eventstreams/client";
  * const position: EventPosition = {
  *   topic: "eqiad.mediawiki.page_change.v1",
@@ -42,7 +44,7 @@ export type CursorEntry =
  *   offset: 1109139115,
  *   dt: "2026-09-27T16:17:12.812Z",
  * };
- * console.assert(position.offset === 1109139115);
+ * assert.ok(position.offset === 1109139115);
  * ```
  */
 export interface EventPosition {
@@ -62,9 +64,10 @@ export interface EventPosition {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Cursor, type CursorMode } from "@eventstreams/client";
  * const mode: CursorMode = "timestamp";
- * console.assert(Cursor.fromEntries([], { mode }).mode === "timestamp");
+ * assert.ok(Cursor.fromEntries([], { mode }).mode === "timestamp");
  * ```
  */
 export type CursorMode = "offset" | "timestamp";
@@ -74,9 +77,10 @@ export type CursorMode = "offset" | "timestamp";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Cursor, type CursorOptions } from "@eventstreams/client";
  * const options: CursorOptions = { mode: "offset" };
- * console.assert(Cursor.fromEntries([], options).mode === "offset");
+ * assert.ok(Cursor.fromEntries([], options).mode === "offset");
  * ```
  */
 export interface CursorOptions {
@@ -123,13 +127,14 @@ const MAX_QUOTED = 200;
  *
  * @example Exact resume after the server's approximate id
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Cursor } from "@eventstreams/client";
  *
  * const serverId = '[{"topic":"eqiad.mediawiki.recentchange","partition":0,"timestamp":1670732822001},' +
  *   '{"topic":"codfw.mediawiki.recentchange","partition":0,"offset":-1}]';
  * const cursor = Cursor.parse(serverId);
  * cursor.advance({ topic: "eqiad.mediawiki.recentchange", partition: 0, offset: 4369496612 });
- * console.assert(cursor.toString() ===
+ * assert.ok(cursor.toString() ===
  *   '[{"topic":"eqiad.mediawiki.recentchange","partition":0,"offset":4369496613},' +
  *   '{"topic":"codfw.mediawiki.recentchange","partition":0,"offset":-1}]');
  * ```
@@ -164,15 +169,16 @@ export class Cursor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Cursor, CursorError } from "@eventstreams/client";
    *
    * const id = '[{"topic":"eqiad.mediawiki.page-move","partition":0,"timestamp":1606819475001}]';
-   * console.assert(Cursor.parse(id).toString() === id);
+   * assert.ok(Cursor.parse(id).toString() === id);
    *
    * try {
    *   Cursor.parse("abc");
    * } catch (error) {
-   *   console.assert(error instanceof CursorError);
+   *   assert.ok(error instanceof CursorError);
    * }
    * ```
    */
@@ -221,12 +227,13 @@ export class Cursor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Cursor } from "@eventstreams/client";
    * const cursor = Cursor.fromEntries([
    *   { topic: "eqiad.mediawiki.recentchange", partition: 0, offset: 4369496613 },
    *   { topic: "codfw.mediawiki.recentchange", partition: 0, offset: -1 },
    * ]);
-   * console.assert(cursor.entries.length === 2);
+   * assert.ok(cursor.entries.length === 2);
    * ```
    */
   static fromEntries(
@@ -259,8 +266,9 @@ export class Cursor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Cursor } from "@eventstreams/client";
-   * console.assert(Cursor.fromEntries([]).mode === "offset");
+   * assert.ok(Cursor.fromEntries([]).mode === "offset");
    * ```
    */
   get mode(): CursorMode {
@@ -276,9 +284,10 @@ export class Cursor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Cursor } from "@eventstreams/client";
    * const cursor = Cursor.parse('[{"topic":"eqiad.x","partition":0,"offset":-1}]');
-   * console.assert(cursor.entries[0].topic === "eqiad.x");
+   * assert.ok(cursor.entries[0].topic === "eqiad.x");
    * ```
    */
   get entries(): readonly CursorEntry[] {
@@ -311,10 +320,11 @@ export class Cursor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Cursor } from "@eventstreams/client";
    * const cursor = Cursor.parse('[{"topic":"eqiad.x","partition":0,"timestamp":1000}]');
    * cursor.advance({ topic: "eqiad.x", partition: 0, offset: 41 });
-   * console.assert(cursor.toString() === '[{"topic":"eqiad.x","partition":0,"offset":42}]');
+   * assert.ok(cursor.toString() === '[{"topic":"eqiad.x","partition":0,"offset":42}]');
    * ```
    */
   advance(meta: EventPosition): void {
@@ -398,10 +408,11 @@ export class Cursor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Cursor } from "@eventstreams/client";
    * const cursor = Cursor.parse('[{"topic":"eqiad.x","partition":0,"offset":42}]');
-   * console.assert(cursor.covers({ topic: "eqiad.x", partition: 0, offset: 41 }));
-   * console.assert(!cursor.covers({ topic: "eqiad.x", partition: 0, offset: 42 }));
+   * assert.ok(cursor.covers({ topic: "eqiad.x", partition: 0, offset: 41 }));
+   * assert.ok(!cursor.covers({ topic: "eqiad.x", partition: 0, offset: 42 }));
    * ```
    */
   covers(meta: EventPosition): boolean {
@@ -423,10 +434,11 @@ export class Cursor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Cursor } from "@eventstreams/client";
    * const cursor = Cursor.parse('[{"topic":"codfw.x","partition":0,"offset":-1}]');
    * cursor.pinLatest(1700000000000);
-   * console.assert(cursor.toString() === '[{"topic":"codfw.x","partition":0,"timestamp":1700000000000}]');
+   * assert.ok(cursor.toString() === '[{"topic":"codfw.x","partition":0,"timestamp":1700000000000}]');
    * ```
    */
   pinLatest(timestampMs: number): void {
@@ -453,11 +465,12 @@ export class Cursor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Cursor } from "@eventstreams/client";
    * const a = Cursor.parse('[{"topic":"eqiad.x","partition":0,"offset":1}]');
    * const b = a.clone();
    * b.advance({ topic: "eqiad.x", partition: 0, offset: 5 });
-   * console.assert(a.toString() !== b.toString());
+   * assert.ok(a.toString() !== b.toString());
    * ```
    */
   clone(): Cursor {
@@ -476,9 +489,10 @@ export class Cursor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Cursor } from "@eventstreams/client";
    * const cursor = Cursor.fromEntries([{ topic: "eqiad.x", partition: 0, offset: -1 }]);
-   * console.assert(cursor.toString() === '[{"topic":"eqiad.x","partition":0,"offset":-1}]');
+   * assert.ok(cursor.toString() === '[{"topic":"eqiad.x","partition":0,"offset":-1}]');
    * ```
    */
   toString(): string {

@@ -13,13 +13,14 @@
  *
  * @example Remembering the last two ids
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DedupeWindow } from "@eventstreams/client";
  * const seen = new DedupeWindow(2);
- * console.assert(seen.add("a") === true);
- * console.assert(seen.add("a") === false); // a repeat
+ * assert.ok(seen.add("a") === true);
+ * assert.ok(seen.add("a") === false); // a repeat
  * seen.add("b");
  * seen.add("c"); // forgets "a"
- * console.assert(!seen.has("a") && seen.has("b") && seen.has("c"));
+ * assert.ok(!seen.has("a") && seen.has("b") && seen.has("c"));
  * ```
  */
 export class DedupeWindow {

@@ -11,9 +11,10 @@
  *
  * @example Catching a parse error
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SseParseError } from "@eventstreams/client";
  * const error = new SseParseError("Cannot parse frame: it exceeds maxFrameBytes (8388608)");
- * console.assert(error.name === "SseParseError");
+ * assert.ok(error.name === "SseParseError");
  * ```
  */
 export class SseParseError extends Error {
@@ -35,9 +36,10 @@ export class SseParseError extends Error {
  *
  * @example Catching a cursor error
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CursorError } from "@eventstreams/client";
  * const error = new CursorError("Cannot parse Last-Event-ID: expected a JSON array, got 'abc'");
- * console.assert(error.name === "CursorError");
+ * assert.ok(error.name === "CursorError");
  * ```
  */
 export class CursorError extends Error {
@@ -59,14 +61,15 @@ export class CursorError extends Error {
  *
  * @example Inspecting an HTTP error
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EventStreamsHttpError } from "@eventstreams/client";
  * const error = new EventStreamsHttpError(
  *   "https://stream.wikimedia.org/v2/stream/nope",
  *   400,
  *   '{"status":400,"type":"not_found","title":"Stream Not Found"}',
  * );
- * console.assert(error.status === 400);
- * console.assert(error.message.includes("Stream Not Found"));
+ * assert.ok(error.status === 400);
+ * assert.ok(error.message.includes("Stream Not Found"));
  * ```
  */
 export class EventStreamsHttpError extends Error {

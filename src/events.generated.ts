@@ -19,13 +19,15 @@ import type { EventMeta, EventStreamsEvent } from "./types.ts";
  * `test`), schema `test/event`. Fields newer than this schema are allowed and
  * typed `unknown`.
  *
- * @example
+ * @example Where an event sits in Kafka
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { TestEvent } from "@eventstreams/client";
  *
- * function position(event: TestEvent): string {
- *   return `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
- * }
+ * const position = (event: TestEvent): string =>
+ *   `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
+ * const event = { meta: { topic: "eqiad.eventgate-main.test.event", partition: 0, offset: 7 } } as TestEvent;
+ * assert.equal(position(event), "eqiad.eventgate-main.test.event/0@7");
  * ```
  */
 export interface TestEvent extends EventStreamsEvent {
@@ -64,13 +66,15 @@ export interface TestEvent extends EventStreamsEvent {
  * (`mediawiki/revision/create`), so it is the same type:
  * {@linkcode RevisionCreateEvent}.
  *
- * @example
+ * @example Where an event sits in Kafka
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageCreateEvent } from "@eventstreams/client";
  *
- * function position(event: PageCreateEvent): string {
- *   return `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
- * }
+ * const position = (event: PageCreateEvent): string =>
+ *   `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
+ * const event = { meta: { topic: "eqiad.mediawiki.page-create", partition: 0, offset: 7 } } as PageCreateEvent;
+ * assert.equal(position(event), "eqiad.mediawiki.page-create/0@7");
  * ```
  */
 export type PageCreateEvent = RevisionCreateEvent;
@@ -82,13 +86,15 @@ export type PageCreateEvent = RevisionCreateEvent;
  * `page-delete`), schema `mediawiki/page/delete`. Fields newer than this schema
  * are allowed and typed `unknown`.
  *
- * @example
+ * @example Where an event sits in Kafka
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageDeleteEvent } from "@eventstreams/client";
  *
- * function position(event: PageDeleteEvent): string {
- *   return `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
- * }
+ * const position = (event: PageDeleteEvent): string =>
+ *   `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
+ * const event = { meta: { topic: "eqiad.mediawiki.page-delete", partition: 0, offset: 7 } } as PageDeleteEvent;
+ * assert.equal(position(event), "eqiad.mediawiki.page-delete/0@7");
  * ```
  */
 export interface PageDeleteEvent extends EventStreamsEvent {
@@ -144,6 +150,7 @@ export interface PageDeleteEvent extends EventStreamsEvent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageDeletePerformer } from "@eventstreams/client";
  *
  * // Shaped like `event.performer` of a `mediawiki.page-delete` event (placeholder values).
@@ -152,7 +159,7 @@ export interface PageDeleteEvent extends EventStreamsEvent {
  *   user_is_bot: false,
  *   user_text: "example",
  * };
- * console.assert(performer.user_text === "example");
+ * assert.equal(performer.user_text, "example");
  * ```
  */
 export interface PageDeletePerformer {
@@ -192,13 +199,15 @@ export interface PageDeletePerformer {
  * `page-links-change`), schema `mediawiki/page/links-change`. Fields newer than
  * this schema are allowed and typed `unknown`.
  *
- * @example
+ * @example Where an event sits in Kafka
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageLinksChangeEvent } from "@eventstreams/client";
  *
- * function position(event: PageLinksChangeEvent): string {
- *   return `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
- * }
+ * const position = (event: PageLinksChangeEvent): string =>
+ *   `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
+ * const event = { meta: { topic: "eqiad.mediawiki.page-links-change", partition: 0, offset: 7 } } as PageLinksChangeEvent;
+ * assert.equal(position(event), "eqiad.mediawiki.page-links-change/0@7");
  * ```
  */
 export interface PageLinksChangeEvent extends EventStreamsEvent {
@@ -254,6 +263,7 @@ export interface PageLinksChangeEvent extends EventStreamsEvent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageLinksChangeAddedLinksItem } from "@eventstreams/client";
  *
  * // From `event.added_links[0]` of the spec's example `mediawiki.page-links-change` event.
@@ -261,7 +271,7 @@ export interface PageLinksChangeEvent extends EventStreamsEvent {
  *   external: false,
  *   link: "example_link",
  * };
- * console.assert(addedLink.link === "example_link");
+ * assert.equal(addedLink.link, "example_link");
  * ```
  */
 export interface PageLinksChangeAddedLinksItem {
@@ -278,6 +288,7 @@ export interface PageLinksChangeAddedLinksItem {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageLinksChangePerformer } from "@eventstreams/client";
  *
  * // Shaped like `event.performer` of a `mediawiki.page-links-change` event (placeholder values).
@@ -286,7 +297,7 @@ export interface PageLinksChangeAddedLinksItem {
  *   user_is_bot: false,
  *   user_text: "example",
  * };
- * console.assert(performer.user_text === "example");
+ * assert.equal(performer.user_text, "example");
  * ```
  */
 export interface PageLinksChangePerformer {
@@ -324,11 +335,12 @@ export interface PageLinksChangePerformer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageLinksChangeRemovedLinksItem } from "@eventstreams/client";
  *
  * // Shaped like `event.removed_links[0]` of a `mediawiki.page-links-change` event (placeholder values).
  * const removedLink: PageLinksChangeRemovedLinksItem = { link: "example" };
- * console.assert(removedLink.link === "example");
+ * assert.equal(removedLink.link, "example");
  * ```
  */
 export interface PageLinksChangeRemovedLinksItem {
@@ -347,13 +359,15 @@ export interface PageLinksChangeRemovedLinksItem {
  * schema `mediawiki/page/move`. Fields newer than this schema are allowed and
  * typed `unknown`.
  *
- * @example
+ * @example Where an event sits in Kafka
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageMoveEvent } from "@eventstreams/client";
  *
- * function position(event: PageMoveEvent): string {
- *   return `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
- * }
+ * const position = (event: PageMoveEvent): string =>
+ *   `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
+ * const event = { meta: { topic: "eqiad.mediawiki.page-move", partition: 0, offset: 7 } } as PageMoveEvent;
+ * assert.equal(position(event), "eqiad.mediawiki.page-move/0@7");
  * ```
  */
 export interface PageMoveEvent extends EventStreamsEvent {
@@ -416,6 +430,7 @@ export interface PageMoveEvent extends EventStreamsEvent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageMoveNewRedirectPage } from "@eventstreams/client";
  *
  * // Shaped like `event.new_redirect_page` of a `mediawiki.page-move` event (placeholder values).
@@ -425,7 +440,7 @@ export interface PageMoveEvent extends EventStreamsEvent {
  *   page_title: "example",
  *   rev_id: 1,
  * };
- * console.assert(newRedirectPage.page_title === "example");
+ * assert.equal(newRedirectPage.page_title, "example");
  * ```
  */
 export interface PageMoveNewRedirectPage {
@@ -446,6 +461,7 @@ export interface PageMoveNewRedirectPage {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageMovePerformer } from "@eventstreams/client";
  *
  * // Shaped like `event.performer` of a `mediawiki.page-move` event (placeholder values).
@@ -454,7 +470,7 @@ export interface PageMoveNewRedirectPage {
  *   user_is_bot: false,
  *   user_text: "example",
  * };
- * console.assert(performer.user_text === "example");
+ * assert.equal(performer.user_text, "example");
  * ```
  */
 export interface PageMovePerformer {
@@ -494,6 +510,7 @@ export interface PageMovePerformer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageMovePriorState } from "@eventstreams/client";
  *
  * // From `event.prior_state` of the spec's example `mediawiki.page-move` event.
@@ -502,7 +519,7 @@ export interface PageMovePerformer {
  *   page_title: "example_old_page_title",
  *   rev_id: 122,
  * };
- * console.assert(priorState.page_title === "example_old_page_title");
+ * assert.equal(priorState.page_title, "example_old_page_title");
  * ```
  */
 export interface PageMovePriorState {
@@ -523,13 +540,15 @@ export interface PageMovePriorState {
  * `page-properties-change`), schema `mediawiki/page/properties-change`. Fields
  * newer than this schema are allowed and typed `unknown`.
  *
- * @example
+ * @example Where an event sits in Kafka
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PagePropertiesChangeEvent } from "@eventstreams/client";
  *
- * function position(event: PagePropertiesChangeEvent): string {
- *   return `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
- * }
+ * const position = (event: PagePropertiesChangeEvent): string =>
+ *   `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
+ * const event = { meta: { topic: "eqiad.mediawiki.page-properties-change", partition: 0, offset: 7 } } as PagePropertiesChangeEvent;
+ * assert.equal(position(event), "eqiad.mediawiki.page-properties-change/0@7");
  * ```
  */
 export interface PagePropertiesChangeEvent extends EventStreamsEvent {
@@ -585,6 +604,7 @@ export interface PagePropertiesChangeEvent extends EventStreamsEvent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PagePropertiesChangePerformer } from "@eventstreams/client";
  *
  * // Shaped like `event.performer` of a `mediawiki.page-properties-change` event (placeholder values).
@@ -593,7 +613,7 @@ export interface PagePropertiesChangeEvent extends EventStreamsEvent {
  *   user_is_bot: false,
  *   user_text: "example",
  * };
- * console.assert(performer.user_text === "example");
+ * assert.equal(performer.user_text, "example");
  * ```
  */
 export interface PagePropertiesChangePerformer {
@@ -633,13 +653,15 @@ export interface PagePropertiesChangePerformer {
  * `page-undelete`), schema `mediawiki/page/undelete`. Fields newer than this
  * schema are allowed and typed `unknown`.
  *
- * @example
+ * @example Where an event sits in Kafka
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageUndeleteEvent } from "@eventstreams/client";
  *
- * function position(event: PageUndeleteEvent): string {
- *   return `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
- * }
+ * const position = (event: PageUndeleteEvent): string =>
+ *   `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
+ * const event = { meta: { topic: "eqiad.mediawiki.page-undelete", partition: 0, offset: 7 } } as PageUndeleteEvent;
+ * assert.equal(position(event), "eqiad.mediawiki.page-undelete/0@7");
  * ```
  */
 export interface PageUndeleteEvent extends EventStreamsEvent {
@@ -700,6 +722,7 @@ export interface PageUndeleteEvent extends EventStreamsEvent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageUndeletePerformer } from "@eventstreams/client";
  *
  * // Shaped like `event.performer` of a `mediawiki.page-undelete` event (placeholder values).
@@ -708,7 +731,7 @@ export interface PageUndeleteEvent extends EventStreamsEvent {
  *   user_is_bot: false,
  *   user_text: "example",
  * };
- * console.assert(performer.user_text === "example");
+ * assert.equal(performer.user_text, "example");
  * ```
  */
 export interface PageUndeletePerformer {
@@ -752,11 +775,12 @@ export interface PageUndeletePerformer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageUndeletePriorState } from "@eventstreams/client";
  *
  * // From `event.prior_state` of the spec's example `mediawiki.page-undelete` event.
  * const priorState: PageUndeletePriorState = { page_id: 123 };
- * console.assert(priorState.page_id === 123);
+ * assert.equal(priorState.page_id, 123);
  * ```
  */
 export interface PageUndeletePriorState {
@@ -775,13 +799,15 @@ export interface PageUndeletePriorState {
  * `mediawiki/page/change`. Fields newer than this schema are allowed and typed
  * `unknown`.
  *
- * @example
+ * @example Where an event sits in Kafka
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageChangeEvent } from "@eventstreams/client";
  *
- * function position(event: PageChangeEvent): string {
- *   return `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
- * }
+ * const position = (event: PageChangeEvent): string =>
+ *   `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
+ * const event = { meta: { topic: "eqiad.mediawiki.page_change.v1", partition: 0, offset: 7 } } as PageChangeEvent;
+ * assert.equal(position(event), "eqiad.mediawiki.page_change.v1/0@7");
  * ```
  */
 export interface PageChangeEvent extends EventStreamsEvent {
@@ -855,6 +881,7 @@ export interface PageChangeEvent extends EventStreamsEvent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageChangeCreatedRedirectPage } from "@eventstreams/client";
  *
  * // Shaped like `event.created_redirect_page` of a `mediawiki.page_change.v1` event (placeholder values).
@@ -862,7 +889,7 @@ export interface PageChangeEvent extends EventStreamsEvent {
  *   page_id: 1,
  *   page_title: "example",
  * };
- * console.assert(createdRedirectPage.page_title === "example");
+ * assert.equal(createdRedirectPage.page_title, "example");
  * ```
  */
 export interface PageChangeCreatedRedirectPage {
@@ -888,6 +915,7 @@ export interface PageChangeCreatedRedirectPage {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageChangePage } from "@eventstreams/client";
  *
  * // From `event.page` of the spec's example `mediawiki.page_change.v1` event.
@@ -898,7 +926,7 @@ export interface PageChangeCreatedRedirectPage {
  *   page_title: "example",
  *   revision_count: 1,
  * };
- * console.assert(page.page_title === "example");
+ * assert.equal(page.page_title, "example");
  * ```
  */
 export interface PageChangePage {
@@ -932,6 +960,7 @@ export interface PageChangePage {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageChangePageLink } from "@eventstreams/client";
  *
  * // From `event.page.redirect_page_link` of the spec's example `mediawiki.page_change.v1` event.
@@ -941,7 +970,7 @@ export interface PageChangePage {
  *   page_id: 2,
  *   page_title: "Redirect_Target",
  * };
- * console.assert(pageLink.page_title === "Redirect_Target");
+ * assert.equal(pageLink.page_title, "Redirect_Target");
  * ```
  */
 export interface PageChangePageLink {
@@ -969,11 +998,12 @@ export interface PageChangePageLink {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageChangeUser } from "@eventstreams/client";
  *
  * // From `event.performer` of the spec's example `mediawiki.page_change.v1` event.
  * const user: PageChangeUser = { user_id: 123, user_text: "yoohoo" };
- * console.assert(user.user_text === "yoohoo");
+ * assert.equal(user.user_text, "yoohoo");
  * ```
  */
 export interface PageChangeUser {
@@ -1028,11 +1058,12 @@ export interface PageChangeUser {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageChangePriorState } from "@eventstreams/client";
  *
  * // Shaped like `event.prior_state` of a `mediawiki.page_change.v1` event (placeholder values).
  * const priorState: PageChangePriorState = { page: { page_title: "example" } };
- * console.assert(priorState.page?.page_title === "example");
+ * assert.equal(priorState.page?.page_title, "example");
  * ```
  */
 export interface PageChangePriorState {
@@ -1049,11 +1080,12 @@ export interface PageChangePriorState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageChangePriorStatePage } from "@eventstreams/client";
  *
  * // Shaped like `event.prior_state.page` of a `mediawiki.page_change.v1` event (placeholder values).
  * const priorStatePage: PageChangePriorStatePage = { page_title: "example" };
- * console.assert(priorStatePage.page_title === "example");
+ * assert.equal(priorStatePage.page_title, "example");
  * ```
  */
 export interface PageChangePriorStatePage {
@@ -1080,13 +1112,14 @@ export interface PageChangePriorStatePage {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageChangePriorStateRevision } from "@eventstreams/client";
  *
  * // Shaped like `event.prior_state.revision` of a `mediawiki.page_change.v1` event (placeholder values).
  * const priorStateRevision: PageChangePriorStateRevision = {
  *   comment: "example",
  * };
- * console.assert(priorStateRevision.comment === "example");
+ * assert.equal(priorStateRevision.comment, "example");
  * ```
  */
 export interface PageChangePriorStateRevision {
@@ -1142,6 +1175,7 @@ export interface PageChangePriorStateRevision {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageChangeContent } from "@eventstreams/client";
  *
  * // From `event.revision.content_slots.main` of the spec's example `mediawiki.page_change.v1` event.
@@ -1153,7 +1187,7 @@ export interface PageChangePriorStateRevision {
  *   origin_rev_id: 2,
  *   slot_role: "main",
  * };
- * console.assert(content.content_format === "text/x-wiki");
+ * assert.equal(content.content_format, "text/x-wiki");
  * ```
  */
 export interface PageChangeContent {
@@ -1187,6 +1221,7 @@ export interface PageChangeContent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PageChangeRevision } from "@eventstreams/client";
  *
  * // From `event.revision` of the spec's example `mediawiki.page_change.v1` event.
@@ -1202,7 +1237,7 @@ export interface PageChangeContent {
  *   rev_sha1: "16619839a55cfb5c61bcf520bf9734e0c67f98cc",
  *   rev_size: 100,
  * };
- * console.assert(revision.rev_dt === "2021-01-01T00:00:00.0Z");
+ * assert.equal(revision.rev_dt, "2021-01-01T00:00:00.0Z");
  * ```
  */
 export interface PageChangeRevision {
@@ -1261,13 +1296,15 @@ export interface PageChangeRevision {
  * `recentchange`), schema `mediawiki/recentchange`. Fields newer than this
  * schema are allowed and typed `unknown`.
  *
- * @example
+ * @example Where an event sits in Kafka
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RecentChangeEvent } from "@eventstreams/client";
  *
- * function position(event: RecentChangeEvent): string {
- *   return `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
- * }
+ * const position = (event: RecentChangeEvent): string =>
+ *   `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
+ * const event = { meta: { topic: "eqiad.mediawiki.recentchange", partition: 0, offset: 7 } } as RecentChangeEvent;
+ * assert.equal(position(event), "eqiad.mediawiki.recentchange/0@7");
  * ```
  */
 export interface RecentChangeEvent extends EventStreamsEvent {
@@ -1344,11 +1381,12 @@ export interface RecentChangeEvent extends EventStreamsEvent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RecentChangeLength } from "@eventstreams/client";
  *
  * // Shaped like `event.length` of a `mediawiki.recentchange` event (placeholder values).
  * const length: RecentChangeLength = { new: 1 };
- * console.assert(length.new === 1);
+ * assert.equal(length.new, 1);
  * ```
  */
 export interface RecentChangeLength {
@@ -1365,11 +1403,12 @@ export interface RecentChangeLength {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RecentChangeRevision } from "@eventstreams/client";
  *
  * // Shaped like `event.revision` of a `mediawiki.recentchange` event (placeholder values).
  * const revision: RecentChangeRevision = { new: 1 };
- * console.assert(revision.new === 1);
+ * assert.equal(revision.new, 1);
  * ```
  */
 export interface RecentChangeRevision {
@@ -1388,13 +1427,15 @@ export interface RecentChangeRevision {
  * `revision-create`), schema `mediawiki/revision/create`. Fields newer than
  * this schema are allowed and typed `unknown`.
  *
- * @example
+ * @example Where an event sits in Kafka
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RevisionCreateEvent } from "@eventstreams/client";
  *
- * function position(event: RevisionCreateEvent): string {
- *   return `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
- * }
+ * const position = (event: RevisionCreateEvent): string =>
+ *   `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
+ * const event = { meta: { topic: "eqiad.mediawiki.revision-create", partition: 0, offset: 7 } } as RevisionCreateEvent;
+ * assert.equal(position(event), "eqiad.mediawiki.revision-create/0@7");
  * ```
  */
 export interface RevisionCreateEvent extends EventStreamsEvent {
@@ -1478,6 +1519,7 @@ export interface RevisionCreateEvent extends EventStreamsEvent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RevisionCreatePerformer } from "@eventstreams/client";
  *
  * // From `event.performer` of the spec's example `mediawiki.revision-create` event.
@@ -1489,7 +1531,7 @@ export interface RevisionCreateEvent extends EventStreamsEvent {
  *   user_registration_dt: "2016-01-29T21:13:24Z",
  *   user_text: "example_user_text",
  * };
- * console.assert(performer.user_registration_dt === "2016-01-29T21:13:24Z");
+ * assert.equal(performer.user_registration_dt, "2016-01-29T21:13:24Z");
  * ```
  */
 export interface RevisionCreatePerformer {
@@ -1527,6 +1569,7 @@ export interface RevisionCreatePerformer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RevisionCreateRevRevertDetails } from "@eventstreams/client";
  *
  * // Shaped like `event.rev_revert_details` of a `mediawiki.revision-create` event (placeholder values).
@@ -1535,7 +1578,7 @@ export interface RevisionCreatePerformer {
  *   rev_revert_method: "rollback",
  *   rev_reverted_revs: [1],
  * };
- * console.assert(revRevertDetails.rev_revert_method === "rollback");
+ * assert.equal(revRevertDetails.rev_revert_method, "rollback");
  * ```
  */
 export interface RevisionCreateRevRevertDetails {
@@ -1562,6 +1605,7 @@ export interface RevisionCreateRevRevertDetails {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RevisionCreateRevSlots } from "@eventstreams/client";
  *
  * // From `event.rev_slots` of the spec's example `mediawiki.revision-create` event.
@@ -1573,7 +1617,7 @@ export interface RevisionCreateRevRevertDetails {
  *     rev_slot_size: 20,
  *   },
  * };
- * console.assert(revSlots.main.rev_slot_content_model === "wikitext");
+ * assert.equal(revSlots.main.rev_slot_content_model, "wikitext");
  * ```
  */
 export interface RevisionCreateRevSlots {
@@ -1588,6 +1632,7 @@ export interface RevisionCreateRevSlots {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RevisionCreateSlot } from "@eventstreams/client";
  *
  * // From `event.rev_slots.main` of the spec's example `mediawiki.revision-create` event.
@@ -1597,7 +1642,7 @@ export interface RevisionCreateRevSlots {
  *   rev_slot_sha1: "2mx9qnkore72az8niqap1s3ycpu1jej",
  *   rev_slot_size: 20,
  * };
- * console.assert(slot.rev_slot_content_model === "wikitext");
+ * assert.equal(slot.rev_slot_content_model, "wikitext");
  * ```
  */
 export interface RevisionCreateSlot {
@@ -1620,13 +1665,15 @@ export interface RevisionCreateSlot {
  * `mediawiki/revision/tags-change`. Fields newer than this schema are allowed
  * and typed `unknown`.
  *
- * @example
+ * @example Where an event sits in Kafka
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RevisionTagsChangeEvent } from "@eventstreams/client";
  *
- * function position(event: RevisionTagsChangeEvent): string {
- *   return `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
- * }
+ * const position = (event: RevisionTagsChangeEvent): string =>
+ *   `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
+ * const event = { meta: { topic: "eqiad.mediawiki.revision-tags-change", partition: 0, offset: 7 } } as RevisionTagsChangeEvent;
+ * assert.equal(position(event), "eqiad.mediawiki.revision-tags-change/0@7");
  * ```
  */
 export interface RevisionTagsChangeEvent extends EventStreamsEvent {
@@ -1703,6 +1750,7 @@ export interface RevisionTagsChangeEvent extends EventStreamsEvent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RevisionTagsChangePerformer } from "@eventstreams/client";
  *
  * // From `event.performer` of the spec's example `mediawiki.revision-tags-change` event.
@@ -1714,7 +1762,7 @@ export interface RevisionTagsChangeEvent extends EventStreamsEvent {
  *   user_registration_dt: "2016-01-29T21:13:24Z",
  *   user_text: "example_user_text",
  * };
- * console.assert(performer.user_text === "example_user_text");
+ * assert.equal(performer.user_text, "example_user_text");
  * ```
  */
 export interface RevisionTagsChangePerformer {
@@ -1753,11 +1801,12 @@ export interface RevisionTagsChangePerformer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RevisionTagsChangePriorState } from "@eventstreams/client";
  *
  * // Shaped like `event.prior_state` of a `mediawiki.revision-tags-change` event (placeholder values).
  * const priorState: RevisionTagsChangePriorState = { tags: ["example"] };
- * console.assert(priorState.tags?.[0] === "example");
+ * assert.equal(priorState.tags?.[0], "example");
  * ```
  */
 export interface RevisionTagsChangePriorState {
@@ -1774,13 +1823,15 @@ export interface RevisionTagsChangePriorState {
  * `mediawiki/revision/visibility-change`. Fields newer than this schema are
  * allowed and typed `unknown`.
  *
- * @example
+ * @example Where an event sits in Kafka
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RevisionVisibilityChangeEvent } from "@eventstreams/client";
  *
- * function position(event: RevisionVisibilityChangeEvent): string {
- *   return `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
- * }
+ * const position = (event: RevisionVisibilityChangeEvent): string =>
+ *   `${event.meta.topic}/${event.meta.partition}@${event.meta.offset}`;
+ * const event = { meta: { topic: "eqiad.mediawiki.revision-visibility-change", partition: 0, offset: 7 } } as RevisionVisibilityChangeEvent;
+ * assert.equal(position(event), "eqiad.mediawiki.revision-visibility-change/0@7");
  * ```
  */
 export interface RevisionVisibilityChangeEvent extends EventStreamsEvent {
@@ -1855,6 +1906,7 @@ export interface RevisionVisibilityChangeEvent extends EventStreamsEvent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RevisionVisibilityChangePerformer } from "@eventstreams/client";
  *
  * // From `event.performer` of the spec's example `mediawiki.revision-visibility-change` event.
@@ -1866,7 +1918,7 @@ export interface RevisionVisibilityChangeEvent extends EventStreamsEvent {
  *   user_registration_dt: "2016-01-29T21:13:24Z",
  *   user_text: "example_user_text",
  * };
- * console.assert(performer.user_text === "example_user_text");
+ * assert.equal(performer.user_text, "example_user_text");
  * ```
  */
 export interface RevisionVisibilityChangePerformer {
@@ -1906,13 +1958,14 @@ export interface RevisionVisibilityChangePerformer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RevisionVisibilityChangePriorState } from "@eventstreams/client";
  *
  * // From `event.prior_state` of the spec's example `mediawiki.revision-visibility-change` event.
  * const priorState: RevisionVisibilityChangePriorState = {
  *   visibility: { comment: true, text: true, user: true },
  * };
- * console.assert(priorState.visibility?.comment === true);
+ * assert.equal(priorState.visibility?.comment, true);
  * ```
  */
 export interface RevisionVisibilityChangePriorState {
@@ -1927,6 +1980,7 @@ export interface RevisionVisibilityChangePriorState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RevisionVisibilityChangePriorStateVisibility } from "@eventstreams/client";
  *
  * // From `event.prior_state.visibility` of the spec's example `mediawiki.revision-visibility-change` event.
@@ -1935,7 +1989,7 @@ export interface RevisionVisibilityChangePriorState {
  *   text: true,
  *   user: true,
  * };
- * console.assert(priorStateVisibility.comment === true);
+ * assert.equal(priorStateVisibility.comment, true);
  * ```
  */
 export interface RevisionVisibilityChangePriorStateVisibility {
@@ -1954,6 +2008,7 @@ export interface RevisionVisibilityChangePriorStateVisibility {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RevisionVisibilityChangeVisibility } from "@eventstreams/client";
  *
  * // From `event.visibility` of the spec's example `mediawiki.revision-visibility-change` event.
@@ -1962,7 +2017,7 @@ export interface RevisionVisibilityChangePriorStateVisibility {
  *   text: false,
  *   user: true,
  * };
- * console.assert(visibility.comment === true);
+ * assert.equal(visibility.comment, true);
  * ```
  */
 export interface RevisionVisibilityChangeVisibility {
@@ -2055,8 +2110,9 @@ export interface StreamEventMap {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { STREAMS } from "@eventstreams/client";
- * console.assert(STREAMS.includes("mediawiki.recentchange"));
+ * assert.ok(STREAMS.includes("mediawiki.recentchange"));
  * ```
  */
 export const STREAMS = [
@@ -2079,8 +2135,9 @@ export const STREAMS = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { STREAM_ALIASES } from "@eventstreams/client";
- * console.assert(STREAM_ALIASES.recentchange === "mediawiki.recentchange");
+ * assert.equal(STREAM_ALIASES.recentchange, "mediawiki.recentchange");
  * ```
  */
 export const STREAM_ALIASES = {

@@ -20,9 +20,10 @@ import type { EventStreamsEvent } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EventFilter, RecentChangeEvent } from "@eventstreams/client";
  * const humansOnly: EventFilter<RecentChangeEvent> = (event) => event.bot !== true;
- * console.assert(typeof humansOnly === "function");
+ * assert.ok(typeof humansOnly === "function");
  * ```
  */
 export type EventFilter<E> = (event: E) => boolean;
@@ -46,10 +47,11 @@ const BOT_FIELDS = ["bot", "performer.is_bot", "performer.user_is_bot"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isCanaryEvent } from "@eventstreams/client";
  * const meta = { topic: "eqiad.test", partition: 0, offset: 1, dt: "", id: "x", stream: "test" };
- * console.assert(isCanaryEvent({ meta: { ...meta, domain: "canary" } }));
- * console.assert(!isCanaryEvent({ meta: { ...meta, domain: "en.wikipedia.org" } }));
+ * assert.ok(isCanaryEvent({ meta: { ...meta, domain: "canary" } }));
+ * assert.ok(!isCanaryEvent({ meta: { ...meta, domain: "en.wikipedia.org" } }));
  * ```
  */
 export function isCanaryEvent(event: EventStreamsEvent): boolean {
@@ -68,12 +70,13 @@ export function isCanaryEvent(event: EventStreamsEvent): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { byDomain } from "@eventstreams/client";
  * const keep = byDomain("*.wikipedia.org", "www.wikidata.org");
  * const meta = { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" };
- * console.assert(keep({ meta: { ...meta, domain: "www.wikidata.org" } }));
- * console.assert(keep({ meta: { ...meta, domain: "de.wikipedia.org" } }));
- * console.assert(!keep({ meta: { ...meta, domain: "commons.wikimedia.org" } }));
+ * assert.ok(keep({ meta: { ...meta, domain: "www.wikidata.org" } }));
+ * assert.ok(keep({ meta: { ...meta, domain: "de.wikipedia.org" } }));
+ * assert.ok(!keep({ meta: { ...meta, domain: "commons.wikimedia.org" } }));
  * ```
  */
 export function byDomain(...domains: string[]): EventFilter<EventStreamsEvent> {
@@ -104,12 +107,13 @@ export function byDomain(...domains: string[]): EventFilter<EventStreamsEvent> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { byWiki } from "@eventstreams/client";
  * const keep = byWiki("enwiki");
  * const meta = { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" };
- * console.assert(keep({ meta, wiki: "enwiki" }));
- * console.assert(keep({ meta, wiki_id: "enwiki" }));
- * console.assert(!keep({ meta, database: "dewiki" }));
+ * assert.ok(keep({ meta, wiki: "enwiki" }));
+ * assert.ok(keep({ meta, wiki_id: "enwiki" }));
+ * assert.ok(!keep({ meta, database: "dewiki" }));
  * ```
  */
 export function byWiki(...wikis: string[]): EventFilter<EventStreamsEvent> {
@@ -134,12 +138,13 @@ export function byWiki(...wikis: string[]): EventFilter<EventStreamsEvent> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { byType } from "@eventstreams/client";
  * const edits = byType("edit");
  * const meta = { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" };
- * console.assert(edits({ meta, type: "edit" }));
- * console.assert(edits({ meta, page_change_kind: "edit" }));
- * console.assert(!edits({ meta, type: "log" }));
+ * assert.ok(edits({ meta, type: "edit" }));
+ * assert.ok(edits({ meta, page_change_kind: "edit" }));
+ * assert.ok(!edits({ meta, type: "log" }));
  * ```
  */
 export function byType(...types: string[]): EventFilter<EventStreamsEvent> {
@@ -164,12 +169,13 @@ export function byType(...types: string[]): EventFilter<EventStreamsEvent> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { byNamespace } from "@eventstreams/client";
  * const articles = byNamespace(0);
  * const meta = { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" };
- * console.assert(articles({ meta, namespace: 0 }));
- * console.assert(articles({ meta, page: { namespace_id: 0 } }));
- * console.assert(!articles({ meta, page_namespace: 14 }));
+ * assert.ok(articles({ meta, namespace: 0 }));
+ * assert.ok(articles({ meta, page: { namespace_id: 0 } }));
+ * assert.ok(!articles({ meta, page_namespace: 14 }));
  * ```
  */
 export function byNamespace(
@@ -197,12 +203,13 @@ export function byNamespace(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { byBot } from "@eventstreams/client";
  * const humans = byBot(false);
  * const meta = { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" };
- * console.assert(humans({ meta, bot: false }));
- * console.assert(!humans({ meta, performer: { user_is_bot: true } }));
- * console.assert(!humans({ meta }));
+ * assert.ok(humans({ meta, bot: false }));
+ * assert.ok(!humans({ meta, performer: { user_is_bot: true } }));
+ * assert.ok(!humans({ meta }));
  * ```
  */
 export function byBot(isBot: boolean): EventFilter<EventStreamsEvent> {
@@ -233,12 +240,13 @@ export function byBot(isBot: boolean): EventFilter<EventStreamsEvent> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { byField } from "@eventstreams/client";
  * const meta = { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" };
  * const event = { meta, performer: { user_text: "Example" }, length: { new: 1000 } };
- * console.assert(byField("performer.user_text", "Example")(event));
- * console.assert(byField("length.new", "1000")(event));
- * console.assert(!byField("performer.user_text", "Other")(event));
+ * assert.ok(byField("performer.user_text", "Example")(event));
+ * assert.ok(byField("length.new", "1000")(event));
+ * assert.ok(!byField("performer.user_text", "Other")(event));
  * ```
  */
 export function byField(
@@ -277,11 +285,12 @@ export function byField(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { allOf, byWiki, isCanaryEvent } from "@eventstreams/client";
  * const keep = allOf(byWiki("enwiki"), (event) => !isCanaryEvent(event));
  * const meta = { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" };
- * console.assert(keep({ meta, wiki: "enwiki" }));
- * console.assert(!keep({ meta: { ...meta, domain: "canary" }, wiki: "enwiki" }));
+ * assert.ok(keep({ meta, wiki: "enwiki" }));
+ * assert.ok(!keep({ meta: { ...meta, domain: "canary" }, wiki: "enwiki" }));
  * ```
  */
 export function allOf<E>(...filters: EventFilter<E>[]): EventFilter<E> {
@@ -297,12 +306,13 @@ export function allOf<E>(...filters: EventFilter<E>[]): EventFilter<E> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { anyOf, byBot, byNamespace } from "@eventstreams/client";
  * const keep = anyOf(byNamespace(0), byBot(true));
  * const meta = { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" };
- * console.assert(keep({ meta, namespace: 0, bot: false }));
- * console.assert(keep({ meta, namespace: 2, bot: true }));
- * console.assert(!keep({ meta, namespace: 2, bot: false }));
+ * assert.ok(keep({ meta, namespace: 0, bot: false }));
+ * assert.ok(keep({ meta, namespace: 2, bot: true }));
+ * assert.ok(!keep({ meta, namespace: 2, bot: false }));
  * ```
  */
 export function anyOf<E>(...filters: EventFilter<E>[]): EventFilter<E> {

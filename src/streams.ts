@@ -19,9 +19,10 @@ import type { EventStreamsEvent } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StreamName } from "@eventstreams/client";
  * const names: StreamName[] = ["recentchange", "mediawiki.page_change.v1"];
- * console.assert(names.length === 2);
+ * assert.ok(names.length === 2);
  * ```
  */
 export type StreamName = keyof StreamEventMap;
@@ -32,9 +33,10 @@ export type StreamName = keyof StreamEventMap;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CanonicalStreamName } from "@eventstreams/client";
  * const name: CanonicalStreamName = "mediawiki.recentchange";
- * console.assert(name.startsWith("mediawiki."));
+ * assert.ok(name.startsWith("mediawiki."));
  * ```
  */
 export type CanonicalStreamName = typeof STREAMS[number];
@@ -46,6 +48,7 @@ export type CanonicalStreamName = typeof STREAMS[number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EventOf, PageChangeEvent, RecentChangeEvent } from "@eventstreams/client";
  *
  * type Edit = EventOf<"recentchange">; // RecentChangeEvent
@@ -53,7 +56,7 @@ export type CanonicalStreamName = typeof STREAMS[number];
  * const fromEdit = (event: RecentChangeEvent): Either => event;
  * const fromChange = (event: PageChangeEvent): Either => event;
  * const title = (event: Edit): string | undefined => event.title;
- * console.assert([fromEdit, fromChange, title].every((f) => typeof f === "function"));
+ * assert.ok([fromEdit, fromChange, title].every((f) => typeof f === "function"));
  * ```
  */
 export type EventOf<S> = S extends readonly (infer N)[] ? EventOfName<N>
@@ -65,9 +68,10 @@ export type EventOf<S> = S extends readonly (infer N)[] ? EventOfName<N>
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EventOfName, TestEvent } from "@eventstreams/client";
  * const same = (event: EventOfName<"test">): TestEvent => event;
- * console.assert(typeof same === "function");
+ * assert.ok(typeof same === "function");
  * ```
  */
 export type EventOfName<N> = N extends StreamName ? StreamEventMap[N]
@@ -78,9 +82,10 @@ export type EventOfName<N> = N extends StreamName ? StreamEventMap[N]
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KNOWN_STREAMS, type StreamInfo } from "@eventstreams/client";
  * const info: StreamInfo | undefined = KNOWN_STREAMS.find((s) => s.name === "mediawiki.recentchange");
- * console.assert(info?.aliases.includes("recentchange"));
+ * assert.ok(info?.aliases.includes("recentchange"));
  * ```
  */
 export interface StreamInfo {
@@ -103,8 +108,9 @@ export interface StreamInfo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UNKNOWN_STREAM_IDLE_TIMEOUT_MS } from "@eventstreams/client";
- * console.assert(UNKNOWN_STREAM_IDLE_TIMEOUT_MS === 300_000);
+ * assert.ok(UNKNOWN_STREAM_IDLE_TIMEOUT_MS === 300_000);
  * ```
  */
 export const UNKNOWN_STREAM_IDLE_TIMEOUT_MS = 300_000;
@@ -191,9 +197,10 @@ const TRAFFIC: Record<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KNOWN_STREAMS } from "@eventstreams/client";
  * for (const stream of KNOWN_STREAMS) {
- *   console.assert(stream.idleTimeoutMs >= 60_000, stream.name);
+ *   assert.ok(stream.idleTimeoutMs >= 60_000, stream.name);
  * }
  * ```
  */
@@ -222,9 +229,10 @@ const IDLE_TIMEOUT: ReadonlyMap<string, number> = new Map(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveStreamName, type ResolveStreamNameOptions } from "@eventstreams/client";
  * const options: ResolveStreamNameOptions = { allowUnknown: true };
- * console.assert(resolveStreamName("mediawiki.brand-new", options) === "mediawiki.brand-new");
+ * assert.ok(resolveStreamName("mediawiki.brand-new", options) === "mediawiki.brand-new");
  * ```
  */
 export interface ResolveStreamNameOptions {
@@ -250,9 +258,10 @@ export interface ResolveStreamNameOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveStreamName } from "@eventstreams/client";
- * console.assert(resolveStreamName("recentchange") === "mediawiki.recentchange");
- * console.assert(resolveStreamName("mediawiki.page_change.v1") === "mediawiki.page_change.v1");
+ * assert.ok(resolveStreamName("recentchange") === "mediawiki.recentchange");
+ * assert.ok(resolveStreamName("mediawiki.page_change.v1") === "mediawiki.page_change.v1");
  * ```
  */
 export function resolveStreamName(
@@ -305,9 +314,10 @@ function knownList(): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultIdleTimeoutMs } from "@eventstreams/client";
- * console.assert(defaultIdleTimeoutMs(["eventgate-main.test.event"]) === 300_000);
- * console.assert(defaultIdleTimeoutMs(["eventgate-main.test.event", "mediawiki.recentchange"]) === 60_000);
+ * assert.ok(defaultIdleTimeoutMs(["eventgate-main.test.event"]) === 300_000);
+ * assert.ok(defaultIdleTimeoutMs(["eventgate-main.test.event", "mediawiki.recentchange"]) === 60_000);
  * ```
  */
 export function defaultIdleTimeoutMs(

@@ -21,6 +21,7 @@
  *
  * @example Reading an event's Kafka position
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EventMeta } from "@eventstreams/client";
  *
  * const meta: EventMeta = {
@@ -32,7 +33,7 @@
  *   stream: "mediawiki.recentchange",
  *   domain: "en.wikipedia.org",
  * };
- * console.assert(`${meta.topic}/${meta.partition}@${meta.offset}` ===
+ * assert.ok(`${meta.topic}/${meta.partition}@${meta.offset}` ===
  *   "eqiad.mediawiki.recentchange/0@4369496612");
  * ```
  */
@@ -67,6 +68,7 @@ export interface EventMeta {
  *
  * @example Handling events of an unknown stream
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EventStreamsEvent } from "@eventstreams/client";
  *
  * function label(event: EventStreamsEvent): string {
@@ -83,7 +85,7 @@ export interface EventMeta {
  *   },
  *   anything: "else",
  * };
- * console.assert(label(event) === "example.stream 2024-11-01T00:00:00Z");
+ * assert.ok(label(event) === "example.stream 2024-11-01T00:00:00Z");
  * ```
  */
 export interface EventStreamsEvent {

@@ -232,11 +232,12 @@ Deno.test("each nested type gets an @example: values from the spec's example eve
     [
       " * @example",
       " * ```ts",
+      ' * import assert from "node:assert/strict";',
       ' * import type { ThingHappenOwner } from "@eventstreams/client";',
       " *",
       " * // From `event.owner` of the spec's example `mediawiki.thing-happen` event.",
       ' * const owner: ThingHappenOwner = { is_bot: false, name: "Alice" };',
-      ' * console.assert(owner.name === "Alice");',
+      ' * assert.equal(owner.name, "Alice");',
       " * ```",
       " */",
       "export interface ThingHappenOwner {",
@@ -246,7 +247,7 @@ Deno.test("each nested type gets an @example: values from the spec's example eve
     [
       " * // Shaped like `event.items[0]` of a `mediawiki.thing-happen` event (placeholder values).",
       " * const item: ThingHappenItemsItem = { id: 1 };",
-      " * console.assert(item.id === 1);",
+      " * assert.equal(item.id, 1);",
     ].join("\n"),
   );
   assert.equal(generateTypes(spec), generateTypes(structuredClone(spec)));

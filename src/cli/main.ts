@@ -34,8 +34,9 @@ export type { CliIo, CliOutput } from "./io.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { VERSION } from "@eventstreams/client/cli";
- * console.assert(/^\d+\.\d+\.\d+/.test(VERSION));
+ * assert.ok(/^\d+\.\d+\.\d+/.test(VERSION));
  * ```
  */
 export const VERSION: string = denoJson.version;
@@ -46,9 +47,10 @@ export const VERSION: string = denoJson.version;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MAIN_HELP, VERSION } from "@eventstreams/client/cli";
- * console.assert(MAIN_HELP.startsWith(`eventstreams ${VERSION}:`));
- * console.assert(["tail", "serve", "record", "demo"].every((command) => MAIN_HELP.includes(`  ${command} `)));
+ * assert.ok(MAIN_HELP.startsWith(`eventstreams ${VERSION}:`));
+ * assert.ok(["tail", "serve", "record", "demo"].every((command) => MAIN_HELP.includes(`  ${command} `)));
  * ```
  */
 export const MAIN_HELP =

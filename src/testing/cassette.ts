@@ -53,8 +53,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CASSETTE_FORMAT } from "@eventstreams/client/testing";
- * console.assert(CASSETTE_FORMAT === 1);
+ * assert.ok(CASSETTE_FORMAT === 1);
  * ```
  */
 export const CASSETTE_FORMAT = 1;
@@ -64,9 +65,10 @@ export const CASSETTE_FORMAT = 1;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CassetteHeaders } from "@eventstreams/client/testing";
  * const headers: CassetteHeaders = { accept: "text/event-stream", "last-event-id": "[]" };
- * console.assert(headers.accept === "text/event-stream");
+ * assert.ok(headers.accept === "text/event-stream");
  * ```
  */
 export type CassetteHeaders = Record<string, string>;
@@ -76,6 +78,7 @@ export type CassetteHeaders = Record<string, string>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CassetteRequest } from "@eventstreams/client/testing";
  * const request: CassetteRequest = {
  *   startedAt: 0,
@@ -83,7 +86,7 @@ export type CassetteHeaders = Record<string, string>;
  *   url: "https://stream.wikimedia.org/v2/stream/recentchange",
  *   headers: { accept: "text/event-stream" },
  * };
- * console.assert(request.method === "GET");
+ * assert.ok(request.method === "GET");
  * ```
  */
 export interface CassetteRequest {
@@ -102,9 +105,10 @@ export interface CassetteRequest {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CassetteResponse } from "@eventstreams/client/testing";
  * const response: CassetteResponse = { at: 84, status: 200, statusText: "OK", headers: { "content-type": "text/event-stream" } };
- * console.assert(response.status === 200);
+ * assert.ok(response.status === 200);
  * ```
  */
 export interface CassetteResponse {
@@ -123,9 +127,10 @@ export interface CassetteResponse {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CassetteChunk } from "@eventstreams/client/testing";
  * const chunk: CassetteChunk = { at: 85, bytes: new TextEncoder().encode(":ok\n\n") };
- * console.assert(chunk.bytes.length === 5);
+ * assert.ok(chunk.bytes.length === 5);
  * ```
  */
 export interface CassetteChunk {
@@ -140,13 +145,14 @@ export interface CassetteChunk {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CassetteEnd } from "@eventstreams/client/testing";
  * const ends: CassetteEnd[] = [
  *   { at: 900_000, reason: "eof" },
  *   { at: 1_200, reason: "error", message: "error reading a body from connection" },
  *   { at: 60_000, reason: "aborted" },
  * ];
- * console.assert(ends.length === 3);
+ * assert.ok(ends.length === 3);
  * ```
  */
 export type CassetteEnd =
@@ -176,13 +182,14 @@ export type CassetteEnd =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CassetteConnection } from "@eventstreams/client/testing";
  * const refused: CassetteConnection = {
  *   request: { startedAt: 0, method: "GET", url: "https://stream.wikimedia.org/v2/stream/test", headers: {} },
  *   chunks: [],
  *   end: { at: 2, reason: "error", message: "Connection refused" },
  * };
- * console.assert(refused.response === undefined);
+ * assert.ok(refused.response === undefined);
  * ```
  */
 export interface CassetteConnection {
@@ -201,9 +208,10 @@ export interface CassetteConnection {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Cassette } from "@eventstreams/client/testing";
  * const empty: Cassette = { format: 1, recordedAt: "2026-09-27T16:17:00.000Z", tool: "example", connections: [] };
- * console.assert(empty.connections.length === 0);
+ * assert.ok(empty.connections.length === 0);
  * ```
  */
 export interface Cassette {
@@ -224,9 +232,10 @@ export interface Cassette {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ParseCassetteOptions } from "@eventstreams/client/testing";
  * const options: ParseCassetteOptions = { source: "fixtures/recentchange.cassette.jsonl" };
- * console.assert(options.source?.endsWith(".jsonl"));
+ * assert.ok(options.source?.endsWith(".jsonl"));
  * ```
  */
 export interface ParseCassetteOptions {
@@ -244,11 +253,12 @@ export interface ParseCassetteOptions {
  *
  * @example Catching a cassette error
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CassetteError, parseCassette } from "@eventstreams/client/testing";
  * try {
  *   parseCassette('{"format":2}', { source: "x.jsonl" });
  * } catch (error) {
- *   console.assert(error instanceof CassetteError && error.line === 1);
+ *   assert.ok(error instanceof CassetteError && error.line === 1);
  * }
  * ```
  */
@@ -304,10 +314,11 @@ const SECRET_HEADER_PATTERN =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isSecretHeader } from "@eventstreams/client/testing";
- * console.assert(isSecretHeader("Authorization"));
- * console.assert(isSecretHeader("X-Wiki-Api-Key"));
- * console.assert(!isSecretHeader("Last-Event-ID"));
+ * assert.ok(isSecretHeader("Authorization"));
+ * assert.ok(isSecretHeader("X-Wiki-Api-Key"));
+ * assert.ok(!isSecretHeader("Last-Event-ID"));
  * ```
  */
 export function isSecretHeader(name: string): boolean {
@@ -325,9 +336,10 @@ export function isSecretHeader(name: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stripSecretHeaders } from "@eventstreams/client/testing";
  * const headers = stripSecretHeaders({ Authorization: "Bearer x", Accept: "text/event-stream" });
- * console.assert(JSON.stringify(headers) === '{"accept":"text/event-stream"}');
+ * assert.ok(JSON.stringify(headers) === '{"accept":"text/event-stream"}');
  * ```
  */
 export function stripSecretHeaders(
@@ -360,6 +372,7 @@ const encoder = new TextEncoder();
  *
  * @example Round trip
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCassette, serializeCassette, type Cassette } from "@eventstreams/client/testing";
  * const cassette: Cassette = {
  *   format: 1,
@@ -373,8 +386,8 @@ const encoder = new TextEncoder();
  *   }],
  * };
  * const text = serializeCassette(cassette);
- * console.assert(text.includes('"base64":"ww=="'));
- * console.assert(parseCassette(text).connections[0].chunks[1].bytes[0] === 0xc3);
+ * assert.ok(text.includes('"base64":"ww=="'));
+ * assert.ok(parseCassette(text).connections[0].chunks[1].bytes[0] === 0xc3);
  * ```
  */
 export function serializeCassette(cassette: Cassette): string {
@@ -499,6 +512,7 @@ const RE_RECORD = "fix the line or re-record the cassette";
  *
  * @example Reading a minimal cassette
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCassette } from "@eventstreams/client/testing";
  * const cassette = parseCassette([
  *   '{"format":1,"recordedAt":"2026-09-27T16:17:00.000Z","tool":"example"}',
@@ -507,7 +521,7 @@ const RE_RECORD = "fix the line or re-record the cassette";
  *   '{"type":"chunk","conn":0,"at":4,"text":":ok\\n\\n"}',
  *   '{"type":"end","conn":0,"at":9,"reason":"eof"}',
  * ].join("\n"));
- * console.assert(cassette.connections[0].chunks.length === 1);
+ * assert.ok(cassette.connections[0].chunks.length === 1);
  * ```
  */
 export function parseCassette(

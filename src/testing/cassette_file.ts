@@ -25,11 +25,12 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
  *
  * @example Reading a cassette written earlier
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readCassette, writeCassette } from "@eventstreams/client/testing";
  * const path = await Deno.makeTempFile({ suffix: ".cassette.jsonl" });
  * await writeCassette(path, { format: 1, recordedAt: "2026-09-27T16:17:00.000Z", tool: "example", connections: [] });
  * const cassette = await readCassette(path);
- * console.assert(cassette.tool === "example");
+ * assert.ok(cassette.tool === "example");
  * await Deno.remove(path);
  * ```
  */
@@ -75,10 +76,11 @@ export async function readCassette(path: string | URL): Promise<Cassette> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeCassette } from "@eventstreams/client/testing";
  * const path = await Deno.makeTempFile({ suffix: ".cassette.jsonl" });
  * await writeCassette(path, { format: 1, recordedAt: "2026-09-27T16:17:00.000Z", tool: "example", connections: [] });
- * console.assert((await Deno.readTextFile(path)).startsWith('{"format":1,'));
+ * assert.ok((await Deno.readTextFile(path)).startsWith('{"format":1,'));
  * await Deno.remove(path);
  * ```
  */

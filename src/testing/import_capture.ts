@@ -18,12 +18,13 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ImportCurlCaptureOptions } from "@eventstreams/client/testing";
  * const options: ImportCurlCaptureOptions = {
  *   url: "https://stream.wikimedia.org/v2/stream/mediawiki.page_change.v1",
  *   recordedAt: "2026-09-27T16:17:00Z",
  * };
- * console.assert(options.end === undefined); // "aborted"
+ * assert.ok(options.end === undefined); // "aborted"
  * ```
  */
 export interface ImportCurlCaptureOptions {
@@ -86,15 +87,16 @@ const ISO_TIME =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { importCurlCapture } from "@eventstreams/client/testing";
  * const capture = new TextEncoder().encode(
  *   ": captured 2026-09-27T16:17Z\n:ok\n\nevent: message\nid: []\ndata: {}\n\n",
  * );
  * const cassette = importCurlCapture(capture, { url: "https://stream.wikimedia.org/v2/stream/test" });
  * const [connection] = cassette.connections;
- * console.assert(connection.chunks.length === 6);
- * console.assert(new TextDecoder().decode(connection.chunks[0].bytes) === ":ok\n");
- * console.assert(cassette.recordedAt === "2026-09-27T16:17:00.000Z");
+ * assert.ok(connection.chunks.length === 6);
+ * assert.ok(new TextDecoder().decode(connection.chunks[0].bytes) === ":ok\n");
+ * assert.ok(cassette.recordedAt === "2026-09-27T16:17:00.000Z");
  * ```
  */
 export function importCurlCapture(

@@ -16,14 +16,15 @@ interface Timer {
  *
  * @example Firing a timer without waiting
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ManualClock } from "@eventstreams/client/testing";
  * const clock = new ManualClock(0);
  * let fired = false;
  * clock.setTimeout(() => fired = true, 5_000);
  * await clock.tick(4_999);
- * console.assert(!fired);
+ * assert.ok(!fired);
  * await clock.tick(1);
- * console.assert(fired && clock.now() === 5_000);
+ * assert.ok(fired && clock.now() === 5_000);
  * ```
  */
 export class ManualClock implements Clock {

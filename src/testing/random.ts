@@ -18,14 +18,15 @@
  *
  * @example The same seed gives the same sequence
  * ```ts
+ * import assert from "node:assert/strict";
  * import { seededRandom } from "@eventstreams/client/testing";
  *
  * const a = seededRandom(42);
  * const b = seededRandom(42);
  * const first = [a(), a(), a()];
- * console.assert(first.every((x) => x >= 0 && x < 1));
- * console.assert(JSON.stringify(first) === JSON.stringify([b(), b(), b()]));
- * console.assert(seededRandom(43)() !== seededRandom(42)());
+ * assert.ok(first.every((x) => x >= 0 && x < 1));
+ * assert.ok(JSON.stringify(first) === JSON.stringify([b(), b(), b()]));
+ * assert.ok(seededRandom(43)() !== seededRandom(42)());
  * ```
  */
 export function seededRandom(seed: number): () => number {

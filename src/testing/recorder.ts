@@ -23,9 +23,10 @@ import { describeFetchCall, errorMessage, isAbort } from "./_request.ts";
  * also fits the client's narrower `fetch` option.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FetchLike } from "@eventstreams/client/testing";
  * const offline: FetchLike = () => Promise.resolve(new Response(":ok\n\n"));
- * console.assert(typeof offline === "function");
+ * assert.ok(typeof offline === "function");
  * ```
  */
 export type FetchLike = (
@@ -38,9 +39,10 @@ export type FetchLike = (
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ManualClock, type RecordingFetchOptions } from "@eventstreams/client/testing";
  * const options: RecordingFetchOptions = { clock: new ManualClock(0), tool: "my-tests", note: "recentchange, 50 events" };
- * console.assert(options.tool === "my-tests");
+ * assert.ok(options.tool === "my-tests");
  * ```
  */
 export interface RecordingFetchOptions {
@@ -81,9 +83,10 @@ export interface RecordingFetchOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RecordingStats } from "@eventstreams/client/testing";
  * const show = (s: RecordingStats): string => `${s.connections} connections, ${s.chunks} chunks, ${s.bytes} bytes`;
- * console.assert(show({ connections: 1, chunks: 2, bytes: 3 }) === "1 connections, 2 chunks, 3 bytes");
+ * assert.ok(show({ connections: 1, chunks: 2, bytes: 3 }) === "1 connections, 2 chunks, 3 bytes");
  * ```
  */
 export interface RecordingStats {
@@ -100,9 +103,10 @@ export interface RecordingStats {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { recordingFetch, type RecordingFetch } from "@eventstreams/client/testing";
  * const recorder: RecordingFetch = recordingFetch({ fetch: () => Promise.resolve(new Response("")) });
- * console.assert(recorder.stats.connections === 0 && recorder.cassette().connections.length === 0);
+ * assert.ok(recorder.stats.connections === 0 && recorder.cassette().connections.length === 0);
  * ```
  */
 export interface RecordingFetch {
@@ -136,6 +140,7 @@ export interface RecordingFetch {
  *
  * @example Recording a response while reading it
  * ```ts
+ * import assert from "node:assert/strict";
  * import { recordingFetch } from "@eventstreams/client/testing";
  * const recorder = recordingFetch({
  *   fetch: () => Promise.resolve(new Response(":ok\n\n", { headers: { "content-type": "text/event-stream" } })),
@@ -143,11 +148,11 @@ export interface RecordingFetch {
  * const response = await recorder.fetch("https://stream.wikimedia.org/v2/stream/test", {
  *   headers: { Authorization: "Bearer secret", "Last-Event-ID": "[]" },
  * });
- * console.assert(await response.text() === ":ok\n\n");
+ * assert.ok(await response.text() === ":ok\n\n");
  * const [connection] = recorder.cassette().connections;
- * console.assert(connection.end?.reason === "eof");
- * console.assert(connection.request.headers["last-event-id"] === "[]");
- * console.assert(!("authorization" in connection.request.headers));
+ * assert.ok(connection.end?.reason === "eof");
+ * assert.ok(connection.request.headers["last-event-id"] === "[]");
+ * assert.ok(!("authorization" in connection.request.headers));
  * ```
  */
 export function recordingFetch(

@@ -16,10 +16,11 @@ import { describeFetchCall, type FetchCall } from "./_request.ts";
  * timers (idle watchdog, connection age) see recorded time without sleeping.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ManualClock, type ReplayClock } from "@eventstreams/client/testing";
  * const clock: ReplayClock = new ManualClock(0);
  * await clock.tick(1_000);
- * console.assert(clock.now() === 1_000);
+ * assert.ok(clock.now() === 1_000);
  * ```
  */
 export interface ReplayClock {
@@ -34,9 +35,10 @@ export interface ReplayClock {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ManualClock, type ReplayFetchOptions } from "@eventstreams/client/testing";
  * const options: ReplayFetchOptions = { clock: new ManualClock(0), source: "fixtures/recentchange.cassette.jsonl" };
- * console.assert(options.realTime === undefined);
+ * assert.ok(options.realTime === undefined);
  * ```
  */
 export interface ReplayFetchOptions {
@@ -75,13 +77,14 @@ export interface ReplayFetchOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ReplayedRequest } from "@eventstreams/client/testing";
  * const request: ReplayedRequest = {
  *   method: "GET",
  *   url: "https://stream.wikimedia.org/v2/stream/test",
  *   headers: { "last-event-id": null },
  * };
- * console.assert(request.headers["last-event-id"] === null);
+ * assert.ok(request.headers["last-event-id"] === null);
  * ```
  */
 export interface ReplayedRequest {
@@ -98,9 +101,10 @@ export interface ReplayedRequest {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { replayFetch, type ReplayFetch } from "@eventstreams/client/testing";
  * const replay: ReplayFetch = replayFetch({ format: 1, recordedAt: "2026-09-27T16:17:00.000Z", tool: "example", connections: [] });
- * console.assert(replay.remaining === 0);
+ * assert.ok(replay.remaining === 0);
  * replay.assertDone();
  * ```
  */
@@ -130,9 +134,10 @@ export interface ReplayFetch {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ReplayMismatchError } from "@eventstreams/client/testing";
  * const error = new ReplayMismatchError("Cannot replay connection 0: ...", 0);
- * console.assert(error.name === "ReplayMismatchError" && error.connection === 0);
+ * assert.ok(error.name === "ReplayMismatchError" && error.connection === 0);
  * ```
  */
 export class ReplayMismatchError extends Error {
@@ -189,6 +194,7 @@ const NULL_BODY_STATUSES = new Set([204, 205, 304]);
  *
  * @example Replaying a recorded connection
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCassette, replayFetch } from "@eventstreams/client/testing";
  * const cassette = parseCassette([
  *   '{"format":1,"recordedAt":"2026-09-27T16:17:00.000Z","tool":"example"}',
@@ -199,12 +205,13 @@ const NULL_BODY_STATUSES = new Set([204, 205, 304]);
  * ].join("\n"));
  * const replay = replayFetch(cassette);
  * const response = await replay.fetch("http://127.0.0.1:1/v2/stream/test");
- * console.assert(await response.text() === ":ok\n\n");
+ * assert.ok(await response.text() === ":ok\n\n");
  * replay.assertDone();
  * ```
  *
  * @example Virtual time with a ManualClock
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ManualClock, parseCassette, replayFetch } from "@eventstreams/client/testing";
  * const cassette = parseCassette([
  *   '{"format":1,"recordedAt":"2026-09-27T16:17:00.000Z","tool":"example"}',
@@ -216,7 +223,7 @@ const NULL_BODY_STATUSES = new Set([204, 205, 304]);
  * const clock = new ManualClock(0);
  * const response = await replayFetch(cassette, { clock }).fetch("https://stream.wikimedia.org/v2/stream/test");
  * await response.text();
- * console.assert(clock.now() === 60_000);
+ * assert.ok(clock.now() === 60_000);
  * ```
  */
 export function replayFetch(

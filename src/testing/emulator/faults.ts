@@ -12,9 +12,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StatusFault } from "@eventstreams/client/testing";
  * const fault: StatusFault = { kind: "status", status: 503 };
- * console.assert(fault.status === 503);
+ * assert.ok(fault.status === 503);
  * ```
  */
 export interface StatusFault {
@@ -44,9 +45,10 @@ export interface StatusFault {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CutFault } from "@eventstreams/client/testing";
  * const fault: CutFault = { kind: "cut", afterFrames: 3, midFrame: true, abrupt: true };
- * console.assert(fault.afterFrames === 3);
+ * assert.ok(fault.afterFrames === 3);
  * ```
  */
 export interface CutFault {
@@ -85,9 +87,10 @@ export interface CutFault {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StallFault } from "@eventstreams/client/testing";
  * const fault: StallFault = { kind: "stall", afterFrames: 10 };
- * console.assert(fault.afterFrames === 10);
+ * assert.ok(fault.afterFrames === 10);
  * ```
  */
 export interface StallFault {
@@ -108,9 +111,10 @@ export interface StallFault {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ErrorEventFault } from "@eventstreams/client/testing";
  * const fault: ErrorEventFault = { kind: "error-event", afterFrames: 2, name: "KafkaConsumerError" };
- * console.assert(fault.kind === "error-event");
+ * assert.ok(fault.kind === "error-event");
  * ```
  */
 export interface ErrorEventFault {
@@ -142,9 +146,10 @@ export interface ErrorEventFault {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { MaxAgeFault } from "@eventstreams/client/testing";
  * const fault: MaxAgeFault = { kind: "max-age", ms: 5_000 };
- * console.assert(fault.ms === 5_000);
+ * assert.ok(fault.ms === 5_000);
  * ```
  */
 export interface MaxAgeFault {
@@ -169,9 +174,10 @@ export interface MaxAgeFault {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { InterleaveOrder } from "@eventstreams/client/testing";
  * const orders: InterleaveOrder[] = ["timestamp", "round-robin", "partition-batches"];
- * console.assert(orders.length === 3);
+ * assert.ok(orders.length === 3);
  * ```
  */
 export type InterleaveOrder = "timestamp" | "round-robin" | "partition-batches";
@@ -182,9 +188,10 @@ export type InterleaveOrder = "timestamp" | "round-robin" | "partition-batches";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { InterleaveFault } from "@eventstreams/client/testing";
  * const fault: InterleaveFault = { kind: "interleave", order: "partition-batches", batchSize: 20 };
- * console.assert(fault.batchSize === 20);
+ * assert.ok(fault.batchSize === 20);
  * ```
  */
 export interface InterleaveFault {
@@ -207,9 +214,10 @@ export interface InterleaveFault {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { TrickleFault } from "@eventstreams/client/testing";
  * const fault: TrickleFault = { kind: "trickle", bytesPerWrite: 7, delayMs: 0 };
- * console.assert(fault.bytesPerWrite === 7);
+ * assert.ok(fault.bytesPerWrite === 7);
  * ```
  */
 export interface TrickleFault {
@@ -230,9 +238,10 @@ export interface TrickleFault {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EmulatorFault } from "@eventstreams/client/testing";
  * const faults: EmulatorFault[] = [{ kind: "trickle", bytesPerWrite: 16 }, { kind: "cut", afterFrames: 5 }];
- * console.assert(faults.length === 2);
+ * assert.ok(faults.length === 2);
  * ```
  */
 export type EmulatorFault =
@@ -252,10 +261,11 @@ export type EmulatorFault =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EmulatorFaultScript } from "@eventstreams/client/testing";
  * const script: EmulatorFaultScript = [[{ kind: "status", status: 503 }], [{ kind: "cut", afterFrames: 3 }]];
  * const everyOther: EmulatorFaultScript = (index) => index % 2 === 0 ? [{ kind: "stall" }] : [];
- * console.assert(Array.isArray(script) && typeof everyOther === "function");
+ * assert.ok(Array.isArray(script) && typeof everyOther === "function");
  * ```
  */
 export type EmulatorFaultScript =
@@ -286,12 +296,13 @@ const KINDS = new Set([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateFaults } from "@eventstreams/client/testing";
  * validateFaults([{ kind: "cut", afterBytes: 100 }]);
  * try {
  *   validateFaults([{ kind: "cut" }]);
  * } catch (error) {
- *   console.assert(error instanceof TypeError);
+ *   assert.ok(error instanceof TypeError);
  * }
  * ```
  */

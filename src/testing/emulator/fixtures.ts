@@ -18,9 +18,10 @@ import type { EmulatorStreams } from "./stream_set.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LoadFixtureStreamsOptions } from "@eventstreams/client/testing";
  * const options: LoadFixtureStreamsOptions = { seed: 2, counts: { "mediawiki.recentchange": 500 } };
- * console.assert(options.seed === 2);
+ * assert.ok(options.seed === 2);
  * ```
  */
 export type LoadFixtureStreamsOptions = Omit<
@@ -71,10 +72,11 @@ interface RawMessage extends EmulatorMessage {
  *
  * @example Serving the real capture's stream
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadFixtureStreams } from "@eventstreams/client/testing";
  * const streams = await loadFixtureStreams("fixtures", { counts: { "mediawiki.recentchange": 10 } });
  * const log = streams.log("eqiad.mediawiki.page_change.v1", 0)!;
- * console.assert(log.messages.at(-1)?.offset === 1109139283);
+ * assert.ok(log.messages.at(-1)?.offset === 1109139283);
  * ```
  */
 export async function loadFixtureStreams(

@@ -18,9 +18,10 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { GenerateStreamsOptions } from "@eventstreams/client/testing";
  * const options: GenerateStreamsOptions = { seed: 9, partitions: 2, canaryEvery: 100 };
- * console.assert(options.partitions === 2);
+ * assert.ok(options.partitions === 2);
  * ```
  */
 export interface GenerateStreamsOptions {
@@ -116,10 +117,11 @@ const DEFAULT_COUNTS: Readonly<Record<string, number>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultEventCounts } from "@eventstreams/client/testing";
  * const counts = defaultEventCounts(150_000);
- * console.assert(counts["mediawiki.recentchange"] === 3000);
- * console.assert(counts["eventgate-main.test.event"] === 3);
+ * assert.ok(counts["mediawiki.recentchange"] === 3000);
+ * assert.ok(counts["eventgate-main.test.event"] === 3);
  * ```
  */
 export function defaultEventCounts(
@@ -166,14 +168,15 @@ function baseOffset(topic: string): number {
  *
  * @example A small deterministic data set
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateStreams } from "@eventstreams/client/testing";
  * import type { EmulatorStreams } from "@eventstreams/client/testing";
  * const recentChanges = (streams: EmulatorStreams) =>
  *   streams.select("recentchange").flatMap((slice) => slice.messages.map((m) => m.data));
  * const a = generateStreams({ seed: 3, counts: { "mediawiki.recentchange": 50 } });
  * const b = generateStreams({ seed: 3, counts: { "mediawiki.recentchange": 50 } });
- * console.assert(recentChanges(a).length === 50);
- * console.assert(recentChanges(a).join("\n") === recentChanges(b).join("\n"));
+ * assert.ok(recentChanges(a).length === 50);
+ * assert.ok(recentChanges(a).join("\n") === recentChanges(b).join("\n"));
  * ```
  */
 export function generateStreams(

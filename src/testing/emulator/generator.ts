@@ -12,9 +12,10 @@ import { seededRandom } from "../random.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EventGeneratorOptions } from "@eventstreams/client/testing";
  * const options: EventGeneratorOptions = { seed: 5, canaryEvery: 50 };
- * console.assert(options.canaryEvery === 50);
+ * assert.ok(options.canaryEvery === 50);
  * ```
  */
 export interface EventGeneratorOptions {
@@ -39,10 +40,11 @@ export interface EventGeneratorOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EventGenerator, type GenerateEventOptions } from "@eventstreams/client/testing";
  * const options: GenerateEventOptions = { canary: true };
  * const { event } = new EventGenerator().event("mediawiki.recentchange", 0, options);
- * console.assert((event.meta as { domain: string }).domain === "canary");
+ * assert.ok((event.meta as { domain: string }).domain === "canary");
  * ```
  */
 export interface GenerateEventOptions {
@@ -59,9 +61,10 @@ export interface GenerateEventOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EventGenerator, type GeneratedEvent } from "@eventstreams/client/testing";
  * const generated: GeneratedEvent = new EventGenerator().event("mediawiki.page_change.v1", 0);
- * console.assert(typeof generated.key === "object");
+ * assert.ok(typeof generated.key === "object");
  * ```
  */
 export interface GeneratedEvent {
@@ -280,11 +283,12 @@ class Prng {
  *
  * @example Two generators with the same seed agree
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EventGenerator } from "@eventstreams/client/testing";
  * const a = new EventGenerator({ seed: 7 }).event("mediawiki.recentchange", Date.UTC(2026, 0, 1));
  * const b = new EventGenerator({ seed: 7 }).event("mediawiki.recentchange", Date.UTC(2026, 0, 1));
- * console.assert(JSON.stringify(a) === JSON.stringify(b));
- * console.assert((a.event.meta as { dt: string }).dt === "2026-01-01T00:00:00Z");
+ * assert.ok(JSON.stringify(a) === JSON.stringify(b));
+ * assert.ok((a.event.meta as { dt: string }).dt === "2026-01-01T00:00:00Z");
  * ```
  */
 export class EventGenerator {

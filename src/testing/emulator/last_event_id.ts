@@ -15,9 +15,10 @@ import type { TopicPartitionLog } from "./logs.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { KafkaAssignment } from "@eventstreams/client/testing";
  * const entry: KafkaAssignment = { topic: "eqiad.mediawiki.recentchange", partition: 0, offset: 12 };
- * console.assert(entry.offset === 12);
+ * assert.ok(entry.offset === 12);
  * ```
  */
 export interface KafkaAssignment {
@@ -39,9 +40,10 @@ export interface KafkaAssignment {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { AssignmentEntry } from "@eventstreams/client/testing";
  * const entries: AssignmentEntry[] = ["codfw.mediawiki.recentchange", { topic: "eqiad.mediawiki.recentchange", partition: 0, timestamp: 1 }];
- * console.assert(entries.length === 2);
+ * assert.ok(entries.length === 2);
  * ```
  */
 export type AssignmentEntry = string | KafkaAssignment;
@@ -54,12 +56,13 @@ export type AssignmentEntry = string | KafkaAssignment;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KafkaSseError } from "@eventstreams/client/testing";
  * const error = new KafkaSseError("TopicNotAvailableError", "Topics x are not available for consumption.", {
  *   properties: { availableTopics: ["eqiad.test.event"], statusCode: 404 },
  * });
- * console.assert(error.status === 404);
- * console.assert(error.body.startsWith('{"message":"Topics x are not available for consumption.","origin":"KafkaSSE"'));
+ * assert.ok(error.status === 404);
+ * assert.ok(error.body.startsWith('{"message":"Topics x are not available for consumption.","origin":"KafkaSSE"'));
  * ```
  */
 export class KafkaSseError extends Error {
@@ -133,13 +136,14 @@ const INVALID_ASSIGNMENTS_MESSAGE =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseLastEventId } from "@eventstreams/client/testing";
  * const entries = parseLastEventId('[{"topic":"eqiad.mediawiki.recentchange","partition":0,"offset":5}]');
- * console.assert(entries.length === 1);
+ * assert.ok(entries.length === 1);
  * try {
  *   parseLastEventId('[{"topic":"eqiad.mediawiki.recentchange","partition":0,"timestamp":"1"}]');
  * } catch (error) {
- *   console.assert((error as { status: number }).status === 400);
+ *   assert.ok((error as { status: number }).status === 400);
  * }
  * ```
  */
@@ -223,9 +227,10 @@ export function checkTopicsAvailable(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { OffsetReset } from "@eventstreams/client/testing";
  * const reset: OffsetReset = "earliest";
- * console.assert(reset === "earliest");
+ * assert.ok(reset === "earliest");
  * ```
  */
 export type OffsetReset = "latest" | "earliest";
@@ -235,9 +240,10 @@ export type OffsetReset = "latest" | "earliest";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ResolveAssignmentsOptions } from "@eventstreams/client/testing";
  * const options: ResolveAssignmentsOptions = { partitions: () => [], atTimestamp: 0, offsetReset: "latest" };
- * console.assert(options.atTimestamp === 0);
+ * assert.ok(options.atTimestamp === 0);
  * ```
  */
 export interface ResolveAssignmentsOptions {
@@ -263,6 +269,7 @@ export interface ResolveAssignmentsOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StartPosition } from "@eventstreams/client/testing";
  * const position: StartPosition = {
  *   topic: "codfw.mediawiki.recentchange",
@@ -270,7 +277,7 @@ export interface ResolveAssignmentsOptions {
  *   entry: '{"topic":"codfw.mediawiki.recentchange","partition":0,"offset":-1}',
  *   index: undefined,
  * };
- * console.assert(position.index === undefined);
+ * assert.ok(position.index === undefined);
  * ```
  */
 export interface StartPosition {
@@ -300,12 +307,13 @@ export interface StartPosition {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveAssignments, TopicPartitionLog } from "@eventstreams/client/testing";
  * const log = new TopicPartitionLog({ topic: "eqiad.test.event" });
  * log.append({ meta: { dt: "2026-01-01T00:00:00Z" } });
  * const [position] = resolveAssignments(["eqiad.test.event"], { partitions: () => [log] });
- * console.assert(position.entry === '{"topic":"eqiad.test.event","partition":0,"offset":-1}');
- * console.assert(position.index === undefined);
+ * assert.ok(position.entry === '{"topic":"eqiad.test.event","partition":0,"offset":-1}');
+ * assert.ok(position.index === undefined);
  * ```
  */
 export function resolveAssignments(

@@ -10,13 +10,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EmulatorMessage } from "@eventstreams/client/testing";
  * const message: EmulatorMessage = {
  *   offset: 4369496612,
  *   timestamp: Date.parse("2022-12-11T04:27:02Z"),
  *   data: '{"meta":{"dt":"2022-12-11T04:27:02Z","topic":"eqiad.mediawiki.recentchange","partition":0,"offset":4369496612}}',
  * };
- * console.assert(message.timestamp === 1670732822000);
+ * assert.ok(message.timestamp === 1670732822000);
  * ```
  */
 export interface EmulatorMessage {
@@ -37,6 +38,7 @@ export interface EmulatorMessage {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PositionedMessage } from "@eventstreams/client/testing";
  * const message: PositionedMessage = {
  *   topic: "eqiad.mediawiki.recentchange",
@@ -45,7 +47,7 @@ export interface EmulatorMessage {
  *   timestamp: 0,
  *   data: "{}",
  * };
- * console.assert(message.partition === 0);
+ * assert.ok(message.partition === 0);
  * ```
  */
 export interface PositionedMessage extends EmulatorMessage {
@@ -60,9 +62,10 @@ export interface PositionedMessage extends EmulatorMessage {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { TopicPartitionLogOptions } from "@eventstreams/client/testing";
  * const options: TopicPartitionLogOptions = { topic: "eqiad.mediawiki.recentchange", partition: 1, baseOffset: 10 };
- * console.assert(options.baseOffset === 10);
+ * assert.ok(options.baseOffset === 10);
  * ```
  */
 export interface TopicPartitionLogOptions {
@@ -94,10 +97,11 @@ export interface TopicPartitionLogOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type AppendOptions, TopicPartitionLog } from "@eventstreams/client/testing";
  * const options: AppendOptions = { timestamp: 1000, key: { wiki_id: "enwiki", page_id: 1 } };
  * const log = new TopicPartitionLog({ topic: "eqiad.mediawiki.page_change.v1" });
- * console.assert(log.append({ meta: {} }, options).timestamp === 1000);
+ * assert.ok(log.append({ meta: {} }, options).timestamp === 1000);
  * ```
  */
 export interface AppendOptions {
@@ -129,13 +133,14 @@ const encoder = new TextEncoder();
  *
  * @example Appending events and looking them up by time
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TopicPartitionLog } from "@eventstreams/client/testing";
  * const log = new TopicPartitionLog({ topic: "eqiad.mediawiki.recentchange", baseOffset: 100 });
  * log.append({ meta: { dt: "2026-01-01T00:00:00Z" } });
  * log.append({ meta: { dt: "2026-01-01T00:00:01Z" } });
- * console.assert(log.nextOffset === 102);
- * console.assert(log.offsetForTimestamp(Date.parse("2026-01-01T00:00:00.500Z")) === 101);
- * console.assert(JSON.parse(log.messages[0].data).meta.offset === 100);
+ * assert.ok(log.nextOffset === 102);
+ * assert.ok(log.offsetForTimestamp(Date.parse("2026-01-01T00:00:00.500Z")) === 101);
+ * assert.ok(JSON.parse(log.messages[0].data).meta.offset === 100);
  * ```
  */
 export class TopicPartitionLog {

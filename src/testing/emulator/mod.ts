@@ -6,9 +6,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serveEmulator } from "@eventstreams/client/testing";
  * await using emulator = serveEmulator({ generate: { counts: { "mediawiki.recentchange": 5 } } });
- * console.assert(emulator.url.startsWith("http://127.0.0.1:"));
+ * assert.ok(emulator.url.startsWith("http://127.0.0.1:"));
  * ```
  *
  * @module

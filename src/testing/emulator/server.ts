@@ -47,9 +47,10 @@ import type { EmulatorStreams, ProduceOptions } from "./stream_set.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EmulatorLiveOptions } from "@eventstreams/client/testing";
  * const live: EmulatorLiveOptions = { eventsPerSecond: 30, streams: ["recentchange"], tickMs: 500 };
- * console.assert(live.eventsPerSecond === 30);
+ * assert.ok(live.eventsPerSecond === 30);
  * ```
  */
 export interface EmulatorLiveOptions {
@@ -74,9 +75,10 @@ export interface EmulatorLiveOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EmulatorOptions } from "@eventstreams/client/testing";
  * const options: EmulatorOptions = { port: 0, maxConnectionsPerIp: 2, faults: [[{ kind: "stall" }]] };
- * console.assert(options.port === 0);
+ * assert.ok(options.port === 0);
  * ```
  */
 export interface EmulatorOptions {
@@ -177,6 +179,7 @@ const SECRET_HEADERS = new Set([
  *
  * @example Streaming generated recent changes
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serveEmulator } from "@eventstreams/client/testing";
  * await using emulator = serveEmulator({ generate: { counts: { "mediawiki.recentchange": 20 } } });
  * const response = await fetch(`${emulator.url}/v2/stream/recentchange?since=2026-09-27T16:15:00Z`, {
@@ -184,7 +187,7 @@ const SECRET_HEADERS = new Set([
  * });
  * const reader = response.body!.getReader();
  * const { value } = await reader.read();
- * console.assert(new TextDecoder().decode(value).startsWith(":ok\n\n"));
+ * assert.ok(new TextDecoder().decode(value).startsWith(":ok\n\n"));
  * await reader.cancel();
  * ```
  */
@@ -309,10 +312,11 @@ export class Emulator {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { serveEmulator } from "@eventstreams/client/testing";
    * await using emulator = serveEmulator({ generate: { counts: {} } });
    * const [message] = emulator.produce("recentchange", 1);
-   * console.assert(message.topic === "eqiad.mediawiki.recentchange");
+   * assert.ok(message.topic === "eqiad.mediawiki.recentchange");
    * ```
    */
   produce(
@@ -734,6 +738,7 @@ function checkScript(
  *
  * @example A scripted 503, then a stream cut after two frames
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serveEmulator } from "@eventstreams/client/testing";
  * const emulator = serveEmulator({
  *   generate: { counts: { "mediawiki.recentchange": 10 } },
@@ -742,9 +747,9 @@ function checkScript(
  * const url = `${emulator.url}/v2/stream/recentchange?since=2026-09-27T16:00:00Z`;
  * const first = await fetch(url);
  * await first.body?.cancel();
- * console.assert(first.status === 503);
+ * assert.ok(first.status === 503);
  * const text = await (await fetch(url)).text();
- * console.assert(text.split("\n\n").filter((f) => f.startsWith("event: message")).length === 2);
+ * assert.ok(text.split("\n\n").filter((f) => f.startsWith("event: message")).length === 2);
  * await emulator.close();
  * ```
  */

@@ -16,9 +16,10 @@ import type { TopicPartitionLog } from "./logs.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EmulatorEndReason } from "@eventstreams/client/testing";
  * const reason: EmulatorEndReason = "client-gone";
- * console.assert(reason === "client-gone");
+ * assert.ok(reason === "client-gone");
  * ```
  */
 export type EmulatorEndReason =
@@ -36,9 +37,10 @@ export type EmulatorEndReason =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EmulatorConnectionEnd } from "@eventstreams/client/testing";
  * const end: EmulatorConnectionEnd = { reason: "cut-after-frames", abrupt: true, at: 0 };
- * console.assert(end.abrupt);
+ * assert.ok(end.abrupt);
  * ```
  */
 export interface EmulatorConnectionEnd {
@@ -56,9 +58,10 @@ export interface EmulatorConnectionEnd {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EmulatorFrameLog } from "@eventstreams/client/testing";
  * const frame: EmulatorFrameLog = { event: "message", topic: "eqiad.mediawiki.recentchange", partition: 0, offset: 7 };
- * console.assert(frame.offset === 7);
+ * assert.ok(frame.offset === 7);
  * ```
  */
 export interface EmulatorFrameLog {
@@ -77,12 +80,13 @@ export interface EmulatorFrameLog {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serveEmulator } from "@eventstreams/client/testing";
  * const emulator = serveEmulator({ generate: { counts: { "mediawiki.recentchange": 5 } } });
  * const response = await fetch(`${emulator.url}/v2/stream/nope`, { headers: { "user-agent": "doc/1.0 (doc@example.org)" } });
  * await response.body?.cancel();
  * const [log] = emulator.connections;
- * console.assert(log.status === 400 && log.headers["user-agent"] === "doc/1.0 (doc@example.org)");
+ * assert.ok(log.status === 400 && log.headers["user-agent"] === "doc/1.0 (doc@example.org)");
  * await emulator.close();
  * ```
  */

@@ -19,13 +19,14 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { EmulatorStreamConfig } from "@eventstreams/client/testing";
  * const config: EmulatorStreamConfig = {
  *   name: "mediawiki.recentchange",
  *   aliases: ["recentchange"],
  *   topics: ["eqiad.mediawiki.recentchange", "codfw.mediawiki.recentchange"],
  * };
- * console.assert(config.topics.length === 2);
+ * assert.ok(config.topics.length === 2);
  * ```
  */
 export interface EmulatorStreamConfig {
@@ -51,9 +52,10 @@ function publicStream(name: string, alias?: string): EmulatorStreamConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PUBLIC_STREAM_CONFIGS } from "@eventstreams/client/testing";
  * const rc = PUBLIC_STREAM_CONFIGS.find((s) => s.name === "mediawiki.recentchange");
- * console.assert(rc?.aliases?.includes("recentchange"));
+ * assert.ok(rc?.aliases?.includes("recentchange"));
  * ```
  */
 export const PUBLIC_STREAM_CONFIGS: readonly EmulatorStreamConfig[] = [
@@ -76,9 +78,10 @@ export const PUBLIC_STREAM_CONFIGS: readonly EmulatorStreamConfig[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type EmulatorStreamsOptions, TopicPartitionLog } from "@eventstreams/client/testing";
  * const options: EmulatorStreamsOptions = { logs: [new TopicPartitionLog({ topic: "eqiad.mediawiki.recentchange" })] };
- * console.assert(options.logs?.length === 1);
+ * assert.ok(options.logs?.length === 1);
  * ```
  */
 export interface EmulatorStreamsOptions {
@@ -114,9 +117,10 @@ export interface EmulatorStreamsOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SelectOptions } from "@eventstreams/client/testing";
  * const options: SelectOptions = { since: "2026-09-27T16:15:00Z" };
- * console.assert(options.since !== undefined);
+ * assert.ok(options.since !== undefined);
  * ```
  */
 export interface SelectOptions {
@@ -135,9 +139,10 @@ export interface SelectOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateStreams, type TopicPartitionSlice } from "@eventstreams/client/testing";
  * const slices: TopicPartitionSlice[] = generateStreams({ counts: {} }).select("test");
- * console.assert(slices.map((s) => s.topic).join() === "eqiad.eventgate-main.test.event,codfw.eventgate-main.test.event");
+ * assert.ok(slices.map((s) => s.topic).join() === "eqiad.eventgate-main.test.event,codfw.eventgate-main.test.event");
  * ```
  */
 export interface TopicPartitionSlice {
@@ -154,9 +159,10 @@ export interface TopicPartitionSlice {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ProduceOptions } from "@eventstreams/client/testing";
  * const options: ProduceOptions = { topic: "codfw.mediawiki.recentchange", timestamp: Date.UTC(2026, 8, 27) };
- * console.assert(options.topic?.startsWith("codfw."));
+ * assert.ok(options.topic?.startsWith("codfw."));
  * ```
  */
 export interface ProduceOptions {
@@ -194,13 +200,14 @@ export interface ProduceOptions {
  *
  * @example Selecting what a consumer starting at `since` must receive
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EmulatorStreams, TopicPartitionLog } from "@eventstreams/client/testing";
  * const log = new TopicPartitionLog({ topic: "eqiad.mediawiki.recentchange" });
  * log.append({ meta: { dt: "2026-01-01T00:00:00Z" } });
  * log.append({ meta: { dt: "2026-01-01T00:00:05Z" } });
  * const streams = new EmulatorStreams({ logs: [log] });
  * const [eqiad, codfw] = streams.select("recentchange", { since: "2026-01-01T00:00:01Z" });
- * console.assert(eqiad.messages.length === 1 && codfw.messages.length === 0);
+ * assert.ok(eqiad.messages.length === 1 && codfw.messages.length === 0);
  * ```
  */
 export class EmulatorStreams {
