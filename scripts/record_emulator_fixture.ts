@@ -170,7 +170,8 @@ export async function recordEmulatorSession(
   const faults = options.faults ?? FIXTURE_FAULTS;
   const wanted = options.events ?? FIXTURE_EVENTS;
   const clock = new ManualClock(CLOCK_START);
-  const emulator = serveEmulator({
+  // Closed on every way out, a failing eventStream() call included.
+  await using emulator = serveEmulator({
     streams: options.streams ?? generateStreams(FIXTURE_DATA),
     faults,
     // One connection at a time from the client, but the emulator may see the
@@ -221,7 +222,6 @@ export async function recordEmulatorSession(
   } finally {
     await stream.close();
     await ticks;
-    await emulator.close();
   }
   if (events.length < wanted) {
     throw new Error(

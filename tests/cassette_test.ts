@@ -6,8 +6,11 @@ import {
   parseCassette,
   serializeCassette,
   stripSecretHeaders,
+  stripUrlSecrets,
 } from "../src/testing/cassette.ts";
 import { readCassette, writeCassette } from "../src/testing/cassette_file.ts";
+import { parseRecordArgs } from "../src/cli/args.ts";
+import { eventStream } from "../src/client.ts";
 
 const enc = new TextEncoder();
 
@@ -191,6 +194,30 @@ Deno.test("secret headers never appear in the serialized text", () => {
   const text = serializeCassette(cassette);
   assert.doesNotMatch(text, /SECRET|authorization|cookie|api-key/i);
   assert.match(text, /"user-agent":"test\/1.0/);
+});
+
+Deno.test("URL credentials and secret query values never appear in the serialized text; the rest of the URL stays byte for byte", () => {
+  const cassette = sample();
+  cassette.connections[0].request.url =
+    "https://me:SECRET-1@stream.wikimedia.org/v2/stream/test?since=2026-09-27T16:00:00Z&access_token=SECRET-2&api_key=SECRET-3";
+  cassette.connections[1].request.url =
+    "https://stream.wikimedia.org/v2/stream/test?Session%5FId=SECRET-4";
+  const text = serializeCassette(cassette);
+  assert.doesNotMatch(text, /SECRET|me:/);
+  const [first, second] = parseCassette(text).connections;
+  assert.equal(
+    first.request.url,
+    "https://stream.wikimedia.org/v2/stream/test?since=2026-09-27T16:00:00Z&access_token=REDACTED&api_key=REDACTED",
+  );
+  assert.equal(
+    second.request.url,
+    "https://stream.wikimedia.org/v2/stream/test?Session%5FId=REDACTED",
+  );
+  // Nothing to strip: the very same string, even where new URL() would re-encode it.
+  const plain =
+    "https://stream.wikimedia.org/v2/stream/test?since=2026-09-27T16:00:00Z&x=%7e";
+  assert.equal(stripUrlSecrets(plain), plain);
+  assert.throws(() => stripUrlSecrets("/v2/stream/test"), TypeError);
 });
 
 Deno.test("isSecretHeader flags credentials and keeps the headers replay needs", () => {
@@ -411,7 +438,7 @@ Deno.test("a missing cassette file fails loudly with the command that records it
       assert.ok(error instanceof CassetteError);
       assert.match(
         error.message,
-        /^Cannot read cassette fixtures\/does-not-exist\.cassette\.jsonl: the file does not exist; record it with `deno task record --stream <name> .* --out fixtures\/does-not-exist\.cassette\.jsonl`/,
+        /^Cannot read cassette fixtures\/does-not-exist\.cassette\.jsonl: the file does not exist; record it with `deno task record <stream> --events 50 --out fixtures\/does-not-exist\.cassette\.jsonl --user-agent '<tool>\/<version> \(<contact>\)'`/,
       );
       return true;
     },
@@ -461,4 +488,38 @@ Deno.test("the lines of overlapping connections may interleave, each connection'
       [429, 0, "eof"],
     ],
   );
+});
+
+Deno.test("fixtures/README.md tells how to record from the real server with a command the CLI accepts", async () => {
+  const readme = await Deno.readTextFile(
+    new URL("../fixtures/README.md", import.meta.url),
+  );
+  const block =
+    /## Recording a new fixture from the real server[\s\S]*?```sh\n([\s\S]*?)```/
+      .exec(readme)?.[1];
+  assert.ok(
+    block,
+    "fixtures/README.md has no recording section with a sh block",
+  );
+  // Shell words: line continuations joined, single quotes kept together.
+  const words = block.replaceAll("\\\n", " ").match(/'[^']*'|\S+/g)!.map((
+    word,
+  ) => word.startsWith("'") ? word.slice(1, -1) : word);
+  assert.deepStrictEqual(words.slice(0, 3), ["deno", "task", "record"]);
+  const tasks = JSON.parse(
+    await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+  ).tasks;
+  assert.match(tasks.record, /src\/cli\/main\.ts record$/);
+  const parsed = parseRecordArgs(words.slice(3), { get: () => undefined }, 0);
+  assert.ok(!parsed.help);
+  const { streams, out, events, userAgent } = parsed.options;
+  assert.deepStrictEqual(streams, ["mediawiki.recentchange"]);
+  assert.match(out, /^fixtures\/.*\.cassette\.jsonl$/);
+  assert.ok(events !== undefined && events > 0);
+  // The client accepts the documented agent (it refuses generic ones).
+  await eventStream(streams, {
+    userAgent,
+    allowUnknownStreams: true,
+    fetch: () => Promise.reject(new Error("not called")),
+  }).close();
 });

@@ -307,6 +307,27 @@ Deno.test("since after the newest event starts at the live end, which stays sile
   assert.equal((await emulator.waitForEnd(0)).end?.reason, "client-gone");
 });
 
+Deno.test("an idle stream sends no heartbeat: nothing after :ok in ten minutes of the injected clock", async () => {
+  const clock = new ManualClock();
+  await using emulator = serveEmulator({ streams: sameSecondStreams(), clock });
+  const response = await get(`${emulator.url}/v2/stream/recentchange`);
+  const reader = response.body!.getReader();
+  assert.equal(
+    new TextDecoder().decode((await reader.read()).value),
+    ":ok\n\n",
+  );
+  const log = await emulator.waitForConnection(0);
+  const next = reader.read();
+  await clock.tick(10 * 60_000);
+  // A round trip to the same server later, still nothing: no timer, no byte.
+  await (await get(`${emulator.url}/robots.txt`)).body!.cancel();
+  assert.equal(clock.pendingTimers, 0);
+  assert.equal(log.bytesSent, ":ok\n\n".length);
+  assert.equal(log.end, undefined);
+  await reader.cancel();
+  assert.deepEqual(await next, { done: true, value: undefined });
+});
+
 Deno.test("since resolves each partition like offsets-for-times and lists the resolved offset", async () => {
   await using emulator = serveEmulator({ streams: sameSecondStreams() });
   const { frames } = await readFrames(
@@ -1114,19 +1135,70 @@ Deno.test("fault scripts apply in order, can be replaced, or computed per connec
   ]);
 });
 
-Deno.test("never records Authorization or Cookie headers", async () => {
+Deno.test("never records Authorization, Cookie or API key headers", async () => {
   await using emulator = serveEmulator({ streams: sameSecondStreams() });
   const response = await get(`${emulator.url}/v2/stream/recentchange`, {
     authorization: "Bearer secret",
     cookie: "session=secret",
+    "x-api-key": "secret",
     "last-event-id": `["${RC[0]}"]`,
   });
   await response.body!.cancel();
   const { headers } = await emulator.waitForConnection(0);
   assert.equal(headers.authorization, undefined);
   assert.equal(headers.cookie, undefined);
+  assert.equal(headers["x-api-key"], undefined);
   assert.equal(headers["last-event-id"], `["${RC[0]}"]`);
   assert.ok(!JSON.stringify(emulator.connections).includes("secret"));
+});
+
+Deno.test("appending text that is not JSON fails with a TypeError naming the log", () => {
+  const log = new TopicPartitionLog({ topic: RC[0] });
+  assert.throws(() => log.append("{not json"), {
+    name: "TypeError",
+    message:
+      "Cannot append to eqiad.mediawiki.recentchange/0: expected a JSON object, got '{not json'",
+  });
+  assert.equal(log.length, 0);
+});
+
+Deno.test("since without a UTC offset is read in UTC like the server, whatever the emulator machine's time zone", async () => {
+  // Date.parse reads "2022-12-11T04:27:03" in the local zone: run where that is UTC+9.
+  const code = `
+    import { EmulatorStreams, serveEmulator, TopicPartitionLog } from ${
+    JSON.stringify(
+      new URL("../src/testing/emulator/mod.ts", import.meta.url).href,
+    )
+  };
+    const log = new TopicPartitionLog({ topic: "eqiad.mediawiki.recentchange" });
+    for (const dt of ["2022-12-11T04:27:02Z", "2022-12-11T04:27:04Z"]) log.append({ meta: { dt } });
+    const streams = new EmulatorStreams({ logs: [log] });
+    await using emulator = serveEmulator({ streams });
+    const response = await fetch(emulator.url + "/v2/stream/recentchange?since=2022-12-11T04:27:03");
+    const reader = response.body.getReader();
+    let text = "";
+    while (!text.includes("\\n\\n", 5)) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    const data = text.split("\\n").find((line) => line.startsWith("data: "));
+    const since = streams.select("recentchange", { since: "2022-12-11T04:27:03" })[0].messages;
+    console.log(JSON.stringify([JSON.parse(data.slice(6)).meta.dt, since.length]));
+  `;
+  const { code: exit, stdout, stderr } = await new Deno.Command(
+    Deno.execPath(),
+    {
+      args: ["eval", "--no-check", code],
+      env: { TZ: "Asia/Tokyo" },
+      stdout: "piped",
+      stderr: "piped",
+    },
+  ).output();
+  const decoder = new TextDecoder();
+  assert.equal(exit, 0, decoder.decode(stderr));
+  // 04:27:03 UTC: the event at 04:27:04 first (local reading: 19:27:03 the day before, both).
+  assert.deepEqual(JSON.parse(decoder.decode(stdout)), [
+    "2022-12-11T04:27:04Z",
+    1,
+  ]);
 });
 
 Deno.test("rejects fault scripts with typos instead of injecting nothing", () => {
@@ -1156,7 +1228,8 @@ Deno.test("rejects fault scripts with typos instead of injecting nothing", () =>
       }),
     {
       name: "TypeError",
-      message: "Cannot start live production: unknown stream 'nope'",
+      message:
+        /^Cannot start live production: unknown stream 'nope'; expected one of .*\brecentchange\b/,
     },
   );
   assert.throws(() => validateFaults([{ kind: "trickle", bytesPerWrite: 0 }]), {

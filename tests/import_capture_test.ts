@@ -262,6 +262,18 @@ Deno.test("importing refuses what is not a capture, saying why", () => {
   assert.doesNotMatch(plain.note!, /header comments/);
 });
 
+Deno.test("an imported capture's URL keeps no credentials or secret query values", () => {
+  const cassette = importCurlCapture(enc.encode(":ok\n\n"), {
+    url: "https://me:SECRET@stream.wikimedia.org/v2/stream/test?token=SECRET",
+    recordedAt: "2026-09-27T16:17:05Z",
+  });
+  assert.equal(
+    cassette.connections[0].request.url,
+    "https://stream.wikimedia.org/v2/stream/test?token=REDACTED",
+  );
+  assert.doesNotMatch(serializeCassette(cassette), /SECRET/);
+});
+
 Deno.test("deno task import-capture writes the cassette and explains usage errors", async () => {
   const dir = await Deno.makeTempDir();
   const lines: string[] = [];

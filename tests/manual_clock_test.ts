@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { sleep, systemClock } from "../src/clock.ts";
 import { ManualClock } from "../src/testing/manual_clock.ts";
 
 Deno.test("ManualClock fires due timers in time order, then insertion order", async () => {
@@ -48,4 +49,38 @@ Deno.test("ManualClock waitForTimers resolves once the code under test waits on 
   assert.equal(await clock.runNext(), 1);
   assert.equal(await clock.runNext(), 1);
   assert.equal(await clock.runNext(), undefined);
+});
+
+Deno.test("ManualClock advanceIfIdle moves time at once only when no timer falls due on the way", async () => {
+  const clock = new ManualClock(0);
+  const fired: number[] = [];
+  clock.setTimeout(() => fired.push(clock.now()), 100);
+  assert.equal(clock.advanceIfIdle(99), true);
+  assert.equal(clock.now(), 99);
+  // A timer due at the target counts: time stays, the caller ticks instead.
+  assert.equal(clock.advanceIfIdle(1), false);
+  assert.equal(clock.now(), 99);
+  assert.equal(fired.length, 0);
+  await clock.tick(1);
+  assert.deepEqual(fired, [100]);
+  // A timer already due (0 ms, not yet fired) also makes it refuse.
+  clock.setTimeout(() => fired.push(clock.now()), 0);
+  assert.equal(clock.advanceIfIdle(5), false);
+  await clock.tick(0);
+  assert.deepEqual(fired, [100, 100]);
+  assert.equal(clock.advanceIfIdle(0), true);
+  assert.equal(clock.now(), 100);
+});
+
+// The one test of the real clock (src/clock.ts has no test file of its own):
+// it must use real time, briefly. A delay above setTimeout's 2^31 - 1 ms limit
+// used to fire after 1 ms (Deno, Node) or at once (browsers), so a
+// maxConnectionMs, idleTimeoutMs, backoff or Retry-After of 25 days or more
+// dropped every connection at once or retried without waiting.
+Deno.test("systemClock waits out a delay beyond setTimeout's 2^31 - 1 ms limit instead of firing at once", async () => {
+  let fired = false;
+  const cancel = systemClock.setTimeout(() => fired = true, 2 ** 31);
+  await sleep(systemClock, 30); // Far beyond the 1 ms an overflowed timer waits.
+  cancel();
+  assert.equal(fired, false);
 });

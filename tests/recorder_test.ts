@@ -327,3 +327,34 @@ Deno.test("a snapshot taken mid-body leaves the open connection without an end",
   assert.equal(snapshot.connections[0].end, undefined); // Snapshots do not change afterwards.
   assert.equal(recorder.cassette().connections[0].end?.reason, "aborted");
 });
+
+Deno.test("the recorder keeps secret query values out of the recorded URL, while the server gets them", async () => {
+  let sent = "";
+  const recorder = recordingFetch({
+    fetch: (input) => {
+      sent = String(input);
+      return Promise.resolve(new Response(""));
+    },
+  });
+  const url =
+    "https://stream.wikimedia.org/v2/stream/test?since=2026-09-27T16:00:00Z&access_token=CLIENT-SECRET";
+  await (await recorder.fetch(url)).text();
+  assert.equal(sent, url);
+  const [connection] = recorder.cassette().connections;
+  assert.equal(
+    connection.request.url,
+    "https://stream.wikimedia.org/v2/stream/test?since=2026-09-27T16:00:00Z&access_token=REDACTED",
+  );
+  // A caller-supplied predicate decides for query parameters as for headers.
+  const custom = recordingFetch({
+    fetch: () => Promise.resolve(new Response("")),
+    isSecretHeader: (name) => name === "wiki",
+  });
+  await (await custom.fetch(
+    "https://stream.wikimedia.org/v2/stream/test?wiki=enwiki",
+  )).text();
+  assert.equal(
+    custom.cassette().connections[0].request.url,
+    "https://stream.wikimedia.org/v2/stream/test?wiki=REDACTED",
+  );
+});

@@ -246,3 +246,33 @@ Deno.test("re-recording the emulator fixture reproduces it byte for byte, under 
   assert.deepEqual(replayed.events, session.events);
   assert.deepEqual(replayed.cursors, session.cursors);
 });
+
+Deno.test("a recording that cannot start leaves no emulator running", async () => {
+  // A listener left open keeps the process alive: run the failing recording
+  // in a child process and require that it exits by itself (the timeout only
+  // bounds a failure).
+  const script = new URL(
+    "../scripts/record_emulator_fixture.ts",
+    import.meta.url,
+  );
+  const code = `
+    import { recordEmulatorSession } from ${JSON.stringify(script.href)};
+    await recordEmulatorSession({ stream: "no-such-stream" }).then(
+      () => { throw new Error("the recording should not start"); },
+      (error) => console.log(error.name),
+    );
+  `;
+  const child = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-check", code],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  assert.equal(
+    child.signal,
+    null,
+    "the child was killed: something kept it alive",
+  );
+  assert.equal(child.code, 0, new TextDecoder().decode(child.stderr));
+  assert.equal(new TextDecoder().decode(child.stdout), "TypeError\n");
+});

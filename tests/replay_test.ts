@@ -296,12 +296,73 @@ Deno.test("virtual time: replay moves a ManualClock to each chunk's offset, so c
   await reader.read();
   // Recorded "aborted" at 60_042: the clock moves there (the client's watchdog fired then) and the body stays open.
   const rest = reader.read();
-  await clock.waitForTimers(0);
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.equal(clock.now(), 901_000 + 60_042);
   await reader.cancel();
   assert.equal((await rest).done, true);
   replay.assertDone();
+});
+
+/** A ManualClock that counts its ticks (each one costs a macrotask turn). */
+class CountingClock extends ManualClock {
+  ticks = 0;
+  override tick(ms: number): Promise<void> {
+    this.ticks++;
+    return super.tick(ms);
+  }
+}
+
+Deno.test("virtual time crosses recorded silences without a tick per chunk, yet fires a client timer due between two chunks first", async () => {
+  const chunks = Array.from({ length: 200 }, (_, i) => ({
+    at: 10 * (i + 1),
+    bytes: enc.encode(`: ${i}\n`),
+  }));
+  const cassette = twoConnections();
+  cassette.connections.pop();
+  cassette.connections[0].response!.at = 0;
+  cassette.connections[0].chunks = chunks;
+  cassette.connections[0].end = { at: 2_010, reason: "eof" };
+  const clock = new CountingClock(0);
+  const replay = replayFetch(cassette, { clock });
+  const response = await replay.fetch(
+    `${BASE}/v2/stream/mediawiki.recentchange?since=2026-09-27T16%3A00%3A00.000Z`,
+  );
+  const seen: string[] = [];
+  clock.setTimeout(() => seen.push(`timer@${clock.now()}`), 1_005);
+  for await (const _chunk of response.body!) seen.push(`${clock.now()}`);
+  assert.deepStrictEqual(seen, [
+    ...chunks.slice(0, 100).map((c) => `${c.at}`),
+    "timer@1005",
+    ...chunks.slice(100).map((c) => `${c.at}`),
+  ]);
+  assert.equal(clock.now(), 2_010);
+  // One tick, for the span holding the timer; 200 before (about 2 ms each).
+  assert.equal(clock.ticks, 1);
+  replay.assertDone();
+});
+
+Deno.test("a client sending a secret query parameter matches its redacted recording, and mismatches never show the secret", async () => {
+  const cassette = twoConnections();
+  cassette.connections[0].request.url =
+    `${BASE}/v2/stream/mediawiki.recentchange?since=2026-09-27T16%3A00%3A00.000Z&access_token=REDACTED`;
+  const replay = replayFetch(cassette);
+  const response = await replay.fetch(
+    `${BASE}/v2/stream/mediawiki.recentchange?since=2026-09-27T16%3A00%3A00.000Z&access_token=TOKEN-1`,
+  );
+  assert.equal((await readAll(response.body!)).length, 4);
+  const error = await replay.fetch(
+    `${BASE}/v2/stream/mediawiki.recentchange?access_token=TOKEN-2`,
+    { headers: { "Last-Event-ID": ID_5 } },
+  ).then(() => assert.fail("the request should not match"), (e: unknown) => e);
+  assert.ok(error instanceof ReplayMismatchError);
+  assert.match(
+    error.message,
+    /\+ \/v2\/stream\/mediawiki\.recentchange\?access_token=REDACTED\n/,
+  );
+  assert.doesNotMatch(
+    JSON.stringify([error.message, replay.requests]),
+    /TOKEN/,
+  );
 });
 
 Deno.test("without a clock the chunks come at once", async () => {

@@ -36,7 +36,8 @@
  *   without an `end` line was still open when the recording stopped.
  * - A connection whose fetch failed has no `response` line, only `end`.
  * - Header names are lower case; secret headers (see
- *   {@linkcode isSecretHeader}) are never written.
+ *   {@linkcode isSecretHeader}) are never written, nor are URL credentials
+ *   and secret query values (see {@linkcode stripUrlSecrets}).
  * - The writer puts each connection's lines together (request, response,
  *   chunks, end); the reader also accepts the lines of several connections
  *   interleaved, as long as each connection's own lines are in order.
@@ -94,7 +95,7 @@ export interface CassetteRequest {
   startedAt: number;
   /** The HTTP method, e.g. `"GET"`. */
   method: string;
-  /** The absolute URL requested. */
+  /** The absolute URL requested, without credentials or secret query values. */
   url: string;
   /** The request headers, secrets removed. */
   headers: CassetteHeaders;
@@ -255,11 +256,10 @@ export interface ParseCassetteOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import { CassetteError, parseCassette } from "@eventstreams/client/testing";
- * try {
- *   parseCassette('{"format":2}', { source: "x.jsonl" });
- * } catch (error) {
- *   assert.ok(error instanceof CassetteError && error.line === 1);
- * }
+ * assert.throws(
+ *   () => parseCassette('{"format":2}', { source: "x.jsonl" }),
+ *   (error) => error instanceof CassetteError && error.line === 1 && error.source === "x.jsonl",
+ * );
  * ```
  */
 export class CassetteError extends Error {
@@ -301,16 +301,17 @@ const SECRET_HEADER_NAMES = new Set([
   "x-xsrf-token",
 ]);
 const SECRET_HEADER_PATTERN =
-  /api[-_]?key|token|secret|password|passwd|session|credential/i;
+  /api[-_]?key|token|secret|password|passwd|session|credential|signature/i;
 
 /**
- * Tells whether a header carries a secret that a cassette must never store:
- * `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`,
+ * Tells whether a header (or a URL query parameter, see
+ * {@linkcode stripUrlSecrets}) carries a secret that a cassette must never
+ * store: `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`,
  * `X-Api-Key`, and any name containing `api-key`, `token`, `secret`,
- * `password`, `session` or `credential` (case-insensitive).
+ * `password`, `session`, `credential` or `signature` (case-insensitive).
  *
- * @param name A header name.
- * @returns True when the header must be stripped.
+ * @param name A header or query parameter name.
+ * @returns True when the value must be stripped.
  *
  * @example
  * ```ts
@@ -318,12 +319,69 @@ const SECRET_HEADER_PATTERN =
  * import { isSecretHeader } from "@eventstreams/client/testing";
  * assert.ok(isSecretHeader("Authorization"));
  * assert.ok(isSecretHeader("X-Wiki-Api-Key"));
+ * assert.ok(isSecretHeader("access_token"));
  * assert.ok(!isSecretHeader("Last-Event-ID"));
  * ```
  */
 export function isSecretHeader(name: string): boolean {
   const lower = name.toLowerCase();
   return SECRET_HEADER_NAMES.has(lower) || SECRET_HEADER_PATTERN.test(lower);
+}
+
+/** What {@linkcode stripUrlSecrets} writes in place of a secret query value. */
+const REDACTED = "REDACTED";
+
+/**
+ * Removes the secrets a URL can carry before it is written to a cassette:
+ * `user:password@` is dropped, and the value of every query parameter whose
+ * name `isSecret` flags (`access_token`, `api_key`, `sessionid`, ...) becomes
+ * `REDACTED`. Everything else stays byte for byte, and a URL without secrets
+ * is returned unchanged. Replay applies the same function to the request it
+ * receives before comparing, so a client that sends a token still matches
+ * its redacted recording.
+ *
+ * @param url An absolute URL.
+ * @param isSecret Which query parameter names hold secrets.
+ * @returns The URL without credentials and secret query values.
+ * @throws {TypeError} When `url` is not an absolute URL.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stripUrlSecrets } from "@eventstreams/client/testing";
+ * assert.equal(
+ *   stripUrlSecrets("https://me:pw@proxy.example/v2/stream/test?since=2026-09-27T16:00:00Z&access_token=abc"),
+ *   "https://proxy.example/v2/stream/test?since=2026-09-27T16:00:00Z&access_token=REDACTED",
+ * );
+ * ```
+ */
+export function stripUrlSecrets(
+  url: string,
+  isSecret: (name: string) => boolean = isSecretHeader,
+): string {
+  const parsed = new URL(url);
+  let changed = parsed.username !== "" || parsed.password !== "";
+  parsed.username = "";
+  parsed.password = "";
+  const query = parsed.search.slice(1).split("&").map((part) => {
+    const equals = part.indexOf("=");
+    if (equals === -1 || part.slice(equals + 1) === REDACTED) return part;
+    if (!isSecret(decodeQueryName(part.slice(0, equals)))) return part;
+    changed = true;
+    return `${part.slice(0, equals)}=${REDACTED}`;
+  });
+  if (!changed) return url;
+  // The parts come from `search`, already encoded: setting it back keeps them as they are.
+  if (parsed.search !== "") parsed.search = `?${query.join("&")}`;
+  return parsed.href;
+}
+
+function decodeQueryName(name: string): string {
+  try {
+    return decodeURIComponent(name.replaceAll("+", " "));
+  } catch {
+    return name;
+  }
 }
 
 /**
@@ -363,7 +421,8 @@ const encoder = new TextEncoder();
 
 /**
  * Writes a cassette as format-1 JSON Lines (a trailing newline included).
- * Secret headers are dropped even if the cassette holds them, and chunks
+ * Secret headers and URL secrets ({@linkcode stripUrlSecrets}) are dropped
+ * even if the cassette holds them, and chunks
  * that are not valid UTF-8 on their own are written as `base64`.
  *
  * @param cassette The session to write.
@@ -413,7 +472,7 @@ export function serializeCassette(cassette: Cassette): string {
       conn,
       startedAt: request.startedAt,
       method: request.method,
-      url: request.url,
+      url: stripUrlSecrets(request.url),
       headers: stripSecretHeaders(request.headers),
     }));
     if (response) {

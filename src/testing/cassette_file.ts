@@ -43,7 +43,7 @@ export async function readCassette(path: string | URL): Promise<Cassette> {
     if (error instanceof Deno.errors.NotFound) {
       throw new CassetteError(
         `Cannot read cassette ${source}: the file does not exist; record it with ` +
-          `\`deno task record --stream <name> --events 50 --user-agent "<tool>/<version> (<contact>)" --out ${source}\`` +
+          `\`deno task record <stream> --events 50 --out ${source} --user-agent '<tool>/<version> (<contact>)'\`` +
           ` (or import a curl capture with \`deno task import-capture <capture.sse> --url <url> --out ${source}\`)`,
         { source, cause: error },
       );

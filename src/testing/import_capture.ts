@@ -11,6 +11,7 @@ import {
   type CassetteChunk,
   type CassetteHeaders,
   stripSecretHeaders,
+  stripUrlSecrets,
 } from "./cassette.ts";
 
 /**
@@ -28,7 +29,7 @@ import {
  * ```
  */
 export interface ImportCurlCaptureOptions {
-  /** The URL that was captured, e.g. `https://stream.wikimedia.org/v2/stream/mediawiki.page_change.v1`. */
+  /** The URL that was captured, e.g. `https://stream.wikimedia.org/v2/stream/mediawiki.page_change.v1` (credentials and secret query values are stripped). */
   url: string;
   /**
    * When the capture was made (ISO-8601).
@@ -214,7 +215,7 @@ export function importCurlCapture(
       request: {
         startedAt: 0,
         method: "GET",
-        url: options.url,
+        url: stripUrlSecrets(options.url),
         headers: stripSecretHeaders(options.requestHeaders ?? {}),
       },
       response: {

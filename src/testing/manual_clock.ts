@@ -112,6 +112,35 @@ export class ManualClock implements Clock {
   }
 
   /**
+   * Moves time forward by `ms` at once when no timer falls due on the way,
+   * without the macrotask turn that {@linkcode ManualClock.prototype.tick}
+   * takes; when a timer would fall due (at or before `now() + ms`), does
+   * nothing and returns false, so the caller ticks instead. Replay uses it to
+   * cross recorded silences cheaply.
+   *
+   * @param ms How far to move, in milliseconds.
+   * @returns True when time moved, false when a timer is due within `ms`.
+   *
+   * @example Crossing a quiet span at once, ticking through a busy one
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ManualClock } from "@eventstreams/client/testing";
+   * const clock = new ManualClock(0);
+   * clock.setTimeout(() => {}, 1_000);
+   * assert.ok(clock.advanceIfIdle(999) && clock.now() === 999);
+   * assert.ok(!clock.advanceIfIdle(1) && clock.now() === 999);
+   * await clock.tick(1);
+   * assert.ok(clock.pendingTimers === 0);
+   * ```
+   */
+  advanceIfIdle(ms: number): boolean {
+    const target = this.#now + ms;
+    if (this.#earliestDue(target) !== undefined) return false;
+    this.#now = Math.max(this.#now, target);
+    return true;
+  }
+
+  /**
    * Moves time to the earliest pending timer and fires it (and any others due
    * at the same instant).
    *

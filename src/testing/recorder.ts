@@ -14,6 +14,7 @@ import {
   type CassetteEnd,
   isSecretHeader,
   stripSecretHeaders,
+  stripUrlSecrets,
 } from "./cassette.ts";
 import { describeFetchCall, errorMessage, isAbort } from "./_request.ts";
 
@@ -71,7 +72,8 @@ export interface RecordingFetchOptions {
    */
   note?: string;
   /**
-   * Which request and response headers never reach the cassette.
+   * Which request and response headers, and which URL query parameters,
+   * never reach the cassette (URL credentials never do either).
    *
    * @default {isSecretHeader}
    */
@@ -183,7 +185,7 @@ export function recordingFetch(
       request: {
         startedAt: startedAt - sessionStart,
         method: call.method,
-        url: withoutCredentials(call.url),
+        url: stripUrlSecrets(call.url, isSecret),
         headers: stripSecretHeaders(call.headers, isSecret),
       },
       chunks: [],
@@ -299,13 +301,4 @@ function endFor(
   return isAbort(error, signal)
     ? { at, reason: "aborted" }
     : { at, reason: "error", message: errorMessage(error) };
-}
-
-/** The URL without `user:password@`: credentials never reach a cassette. */
-function withoutCredentials(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.username === "" && parsed.password === "") return url;
-  parsed.username = "";
-  parsed.password = "";
-  return parsed.href;
 }

@@ -6,7 +6,11 @@
  * @module
  */
 
-import type { Cassette, CassetteConnection } from "./cassette.ts";
+import {
+  type Cassette,
+  type CassetteConnection,
+  stripUrlSecrets,
+} from "./cassette.ts";
 import type { FetchLike } from "./recorder.ts";
 import { describeFetchCall, type FetchCall } from "./_request.ts";
 
@@ -28,6 +32,13 @@ export interface ReplayClock {
   now(): number;
   /** Moves time forward by `ms`, firing due timers. */
   tick(ms: number): Promise<void>;
+  /**
+   * Optional fast path (`ManualClock` has it): moves time forward by `ms` at
+   * once and returns true when no timer falls due on the way, else returns
+   * false and leaves time alone. The replay tries it before `tick`, so a
+   * recorded silence in which no client timer fires costs no macrotask turn.
+   */
+  advanceIfIdle?(ms: number): boolean;
 }
 
 /**
@@ -59,7 +70,8 @@ export interface ReplayFetchOptions {
   /**
    * The request headers compared with the recording, besides method, path
    * and query (the host is not compared, so a cassette recorded against one
-   * server replays under any base URL).
+   * server replays under any base URL; secret query values are compared
+   * redacted, as `stripUrlSecrets` recorded them).
    *
    * @default {["last-event-id"]}
    */
@@ -90,7 +102,7 @@ export interface ReplayFetchOptions {
 export interface ReplayedRequest {
   /** The HTTP method. */
   method: string;
-  /** The absolute URL. */
+  /** The absolute URL, credentials and secret query values removed (see `stripUrlSecrets`). */
   url: string;
   /** The compared headers (`matchHeaders`); `null` when absent. */
   headers: Record<string, string | null>;
@@ -244,7 +256,6 @@ export function replayFetch(
     : ` of cassette ${options.source}`;
   const timing = makeTiming(options);
   const requests: ReplayedRequest[] = [];
-  let next = 0;
   let firstMismatch: ReplayMismatchError | undefined;
 
   const replay: FetchLike = (input, init) => {
@@ -255,14 +266,15 @@ export function replayFetch(
       return Promise.reject(error);
     }
     if (call.signal?.aborted) return Promise.reject(call.signal.reason);
+    // Compared (and shown in errors) the way it was recorded: without secrets.
     const actual = toReplayed(
       call.method,
-      call.url,
+      stripUrlSecrets(call.url),
       call.headers,
       matchHeaders,
     );
     requests.push(actual);
-    const index = next++;
+    const index = requests.length - 1; // One connection per request made.
     if (firstMismatch) return Promise.reject(firstMismatch);
     const connection = connections[index];
     if (connection === undefined) {
@@ -283,7 +295,7 @@ export function replayFetch(
     }
     const expected = toReplayed(
       connection.request.method,
-      connection.request.url,
+      stripUrlSecrets(connection.request.url),
       new Headers(connection.request.headers),
       matchHeaders,
     );
@@ -305,30 +317,32 @@ export function replayFetch(
   return {
     fetch: replay,
     get remaining(): number {
-      return Math.max(0, connections.length - next);
+      return Math.max(0, connections.length - requests.length);
     },
     get used(): number {
-      return next;
+      return requests.length;
     },
     get requests(): readonly ReplayedRequest[] {
       return requests.slice();
     },
     assertDone(): void {
       if (firstMismatch) throw firstMismatch;
+      const next = requests.length;
       if (next < connections.length) {
         const left = connections.length - next;
         const first = connections[next].request;
+        const firstUrl = stripUrlSecrets(first.url);
         throw new ReplayMismatchError(
           `Cannot finish the replay${of}: ${left} of ${connections.length} recorded connections ` +
             `${
               left === 1 ? "was" : "were"
             } never requested, starting with connection ${next}\n` +
-            `  - ${first.method} ${pathAndQuery(first.url)}\n` +
+            `  - ${first.method} ${pathAndQuery(firstUrl)}\n` +
             `Make the client run until it has made every recorded request, or re-record the cassette`,
           next,
           toReplayed(
             first.method,
-            first.url,
+            firstUrl,
             new Headers(first.headers),
             matchHeaders,
           ),
@@ -413,7 +427,8 @@ function makeTiming(options: ReplayFetchOptions): Timing {
       start: () => clock.now(),
       waiter: (start) => async (at, stop) => {
         const delta = start + at - clock.now();
-        if (delta > 0) await clock.tick(delta);
+        // Tick (a macrotask turn per call) only when a client timer falls due.
+        if (delta > 0 && !clock.advanceIfIdle?.(delta)) await clock.tick(delta);
         stop.throwIfAborted();
       },
     };

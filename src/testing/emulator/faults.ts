@@ -299,11 +299,7 @@ const KINDS = new Set([
  * import assert from "node:assert/strict";
  * import { validateFaults } from "@eventstreams/client/testing";
  * validateFaults([{ kind: "cut", afterBytes: 100 }]);
- * try {
- *   validateFaults([{ kind: "cut" }]);
- * } catch (error) {
- *   assert.ok(error instanceof TypeError);
- * }
+ * assert.throws(() => validateFaults([{ kind: "cut" }]), TypeError);
  * ```
  */
 export function validateFaults(

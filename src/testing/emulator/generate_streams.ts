@@ -5,6 +5,7 @@
  * @module
  */
 
+import { parseServerTime } from "./_time.ts";
 import { EventGenerator } from "./generator.ts";
 import { TopicPartitionLog } from "./logs.ts";
 import {
@@ -32,7 +33,8 @@ export interface GenerateStreamsOptions {
    */
   seed?: number;
   /**
-   * When the generated traffic starts (epoch ms, ISO string or Date).
+   * When the generated traffic starts (epoch ms, ISO string or Date; an
+   * ISO date-time without an offset is UTC, as on the server).
    *
    * @default {"2026-09-27T16:15:00Z"}
    */
@@ -64,7 +66,9 @@ export interface GenerateStreamsOptions {
    */
   codfwShare?: number;
   /**
-   * Every Nth event of each stream is a canary event; 0 for none.
+   * Every Nth event of each stream is a canary event; 0 for none. The live
+   * streams do carry canary events: set it to test that a consumer drops
+   * (or survives) them.
    *
    * @default {0}
    */
@@ -188,7 +192,7 @@ export function generateStreams(
     ? options.start.getTime()
     : typeof options.start === "number"
     ? options.start
-    : Date.parse(options.start);
+    : parseServerTime(options.start);
   if (!Number.isFinite(start)) {
     throw new TypeError(
       `Cannot generate streams: start must be a date or epoch ms, got '${

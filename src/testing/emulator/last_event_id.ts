@@ -140,11 +140,10 @@ const INVALID_ASSIGNMENTS_MESSAGE =
  * import { parseLastEventId } from "@eventstreams/client/testing";
  * const entries = parseLastEventId('[{"topic":"eqiad.mediawiki.recentchange","partition":0,"offset":5}]');
  * assert.ok(entries.length === 1);
- * try {
- *   parseLastEventId('[{"topic":"eqiad.mediawiki.recentchange","partition":0,"timestamp":"1"}]');
- * } catch (error) {
- *   assert.ok((error as { status: number }).status === 400);
- * }
+ * assert.throws(
+ *   () => parseLastEventId('[{"topic":"eqiad.mediawiki.recentchange","partition":0,"timestamp":"1"}]'),
+ *   { name: "InvalidAssignmentError", status: 400 },
+ * );
  * ```
  */
 export function parseLastEventId(header: string): AssignmentEntry[] {
@@ -196,8 +195,13 @@ function isValidAssignments(value: unknown): value is AssignmentEntry[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkTopicsAvailable } from "@eventstreams/client/testing";
  * checkTopicsAvailable(["eqiad.test.event"], ["eqiad.test.event", "codfw.test.event"]);
+ * assert.throws(
+ *   () => checkTopicsAvailable(["eqiad.other"], ["eqiad.test.event"]),
+ *   { name: "TopicNotAvailableError", status: 404 },
+ * );
  * ```
  */
 export function checkTopicsAvailable(

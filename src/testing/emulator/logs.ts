@@ -208,7 +208,12 @@ export class TopicPartitionLog {
     options: AppendOptions = {},
   ): EmulatorMessage {
     const text = typeof event === "string" ? event : JSON.stringify(event);
-    const parsed: unknown = JSON.parse(text);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Not JSON at all: reported like any other non-object below.
+    }
     if (
       parsed === null || typeof parsed !== "object" || Array.isArray(parsed)
     ) {

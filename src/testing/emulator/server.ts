@@ -7,6 +7,8 @@
  */
 
 import { type Clock, systemClock } from "../../clock.ts";
+import { stripSecretHeaders } from "../cassette.ts";
+import { parseServerTime } from "./_time.ts";
 import {
   type EmulatorFault,
   type EmulatorFaultScript,
@@ -168,14 +170,14 @@ export interface EmulatorOptions {
 }
 
 const STREAM_ROUTE = /^\/v2\/stream\/([^/]+)\/?$/i;
-const SECRET_HEADERS = new Set([
-  "authorization",
-  "cookie",
-  "proxy-authorization",
-]);
 
 /**
  * A running emulator. Close it when done (`await using` works too).
+ *
+ * Not emulated: Wikimedia's User-Agent policy (production rate-limits, then
+ * blocks, missing or generic agents) and the edge's 15-minute cut (script it
+ * with a `max-age` fault). Assert on `connections[i].headers["user-agent"]`
+ * where it matters.
  *
  * @example Streaming generated recent changes
  * ```ts
@@ -424,7 +426,9 @@ export class Emulator {
     for (const stream of streams) {
       if (this.streams.resolve(stream) === undefined) {
         throw new TypeError(
-          `Cannot start live production: unknown stream '${stream}'`,
+          `Cannot start live production: unknown stream '${stream}'; expected one of ${
+            this.streams.names.join(", ")
+          }`,
         );
       }
     }
@@ -514,10 +518,7 @@ export class Emulator {
     rawStreams: string,
   ): Response {
     const index = this.#connections.length;
-    const headers: Record<string, string> = {};
-    for (const [name, value] of request.headers) {
-      if (!SECRET_HEADERS.has(name)) headers[name] = value;
-    }
+    const headers = stripSecretHeaders(request.headers);
     const clientIp = request.headers.get("x-client-ip") ??
       info.remoteAddr.hostname;
     const faults = validateFaults(this.#faultsFor(index, request));
@@ -593,8 +594,9 @@ export class Emulator {
     if (since.length > 0) {
       const raw = since.join(",");
       if (raw !== "" && Number.isNaN(Number(raw))) {
-        // Per routes/stream.js: a non-number goes through Date.parse.
-        const parsed = Date.parse(raw);
+        // Per routes/stream.js: a non-number goes through Date.parse (in the
+        // server's time zone, UTC, whatever the emulator machine's is).
+        const parsed = parseServerTime(raw);
         if (Number.isNaN(parsed)) {
           const body = serviceErrorBody(
             line,

@@ -97,7 +97,7 @@ export interface EmulatorConnectionLog {
   readonly url: string;
   /** The request method. */
   readonly method: string;
-  /** Request headers (lower-case names) without `authorization`, `cookie`, `proxy-authorization`. */
+  /** Request headers (lower-case names) without secrets (`authorization`, `cookie`, API keys, tokens: see `isSecretHeader`). */
   readonly headers: Readonly<Record<string, string>>;
   /** The client IP the connection limit counted (`x-client-ip`, else the peer address). */
   readonly clientIp: string;

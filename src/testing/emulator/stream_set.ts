@@ -5,6 +5,7 @@
  * @module
  */
 
+import { parseServerTime } from "./_time.ts";
 import { EventGenerator } from "./generator.ts";
 import {
   type EmulatorMessage,
@@ -126,8 +127,9 @@ export interface EmulatorStreamsOptions {
 export interface SelectOptions {
   /**
    * Start each partition where the server would for this `since`: Kafka's
-   * offsets-for-times (first message with timestamp >= since). Absent: from
-   * the first stored message.
+   * offsets-for-times (first message with timestamp >= since; a string is
+   * read like the server reads `since`, in UTC). Absent: from the first
+   * stored message.
    *
    * @default {undefined}
    */
@@ -409,7 +411,7 @@ function toEpochMs(value: number | string | Date): number {
     ? value.getTime()
     : typeof value === "number"
     ? value
-    : Date.parse(value);
+    : parseServerTime(value);
   if (!Number.isFinite(ms)) {
     throw new TypeError(
       `Cannot parse since: expected a date or epoch ms, got '${String(value)}'`,
