@@ -128,8 +128,12 @@ export class Backoff {
    * @returns The delay in milliseconds.
    */
   next(hint: BackoffHint = {}): number {
-    // 2 ** attempt overflows to Infinity after ~1000 attempts; min() keeps it finite.
-    const ceiling = Math.min(this.#maxMs, this.#initialMs * 2 ** this.#attempt);
+    // 2 ** attempt is Infinity from attempt 1024 on, and 0 * Infinity is NaN:
+    // cap the exponent (2 ** 1023 is finite), and min() caps the product.
+    const ceiling = Math.min(
+      this.#maxMs,
+      this.#initialMs * 2 ** Math.min(this.#attempt, 1023),
+    );
     this.#attempt++;
     const jitter = this.#random() * ceiling;
     if (!hint.throttled && hint.retryAfterMs === undefined) return jitter;

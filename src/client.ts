@@ -393,8 +393,9 @@ export interface EventStreamOptions<E = EventStreamsEvent> {
    */
   clock?: Clock;
   /**
-   * Extra request headers (e.g. `Api-User-Agent` in browsers). `Accept`,
-   * `User-Agent` and `Last-Event-ID` are the client's and override these.
+   * Extra request headers (e.g. `Api-User-Agent` in browsers). `Accept` and
+   * `User-Agent` are the client's and override these; `Last-Event-ID` is
+   * refused with a TypeError (pass it as `cursor`).
    *
    * @default {undefined}
    */
@@ -484,8 +485,8 @@ export interface EventStream<E> extends AsyncIterable<E> {
  * @returns The stream of events: `RecentChangeEvent` for `"recentchange"`,
  * the union for an array.
  * @throws {TypeError} When a stream is unknown (unless
- * `allowUnknownStreams`), the User-Agent is missing or generic, or an option
- * has the wrong type.
+ * `allowUnknownStreams`), the User-Agent is missing or generic, `headers`
+ * holds a `Last-Event-ID`, or an option has the wrong type.
  * @throws {RangeError} When `since` is not a date (or looks like seconds),
  * or a duration option is not a positive number.
  * @throws {CursorError} When `cursor` is not a KafkaSSE id.
@@ -633,6 +634,17 @@ function resolveConfig(
   // Checked even when a cursor makes it unused: a wrong since is a bug either way.
   const since = encodeSince(options.since);
   const headers = new Headers(options.headers);
+  const stray = headers.get("Last-Event-ID");
+  if (stray !== null) {
+    // Sent as is, it would resume the first request from an id the client
+    // never advances (and the client would think it started fresh).
+    throw new TypeError(
+      `Cannot send headers with Last-Event-ID ${
+        quote(stray)
+      }: pass it as the cursor option instead, ` +
+        "which the client sends and advances itself",
+    );
+  }
   headers.set("Accept", "text/event-stream");
   headers.set("User-Agent", userAgent);
   return {
@@ -1066,9 +1078,9 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       cancelMaxAge();
       disarmIdle();
       request.abort();
-      // Fully released before the caller may open the next connection.
-      if (reader) await reader.cancel().catch(() => {});
-      else await response?.body?.cancel().catch(() => {});
+      // Fully released before the caller may open the next connection (a
+      // response body is read, and so released, only through `reader`).
+      await reader?.cancel().catch(() => {});
       if (openedAt !== undefined) {
         this.#options.onDisconnect?.({
           connection,

@@ -45,7 +45,16 @@ export interface Clock {
 }
 
 /**
- * The real clock: `Date.now()` and the global `setTimeout`.
+ * The longest delay the global `setTimeout` honours (about 24.8 days). Deno
+ * and Node fire a longer one after 1 ms; browsers take it modulo 2^32, mostly
+ * giving a negative delay, i.e. 0.
+ */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * The real clock: `Date.now()` and the global `setTimeout`. Delays longer
+ * than `setTimeout` allows (about 24.8 days) are waited in steps instead of
+ * firing at once.
  *
  * @example
  * ```ts
@@ -57,7 +66,16 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn: () => void, ms: number): () => void {
-    const id = setTimeout(fn, ms);
+    let id: ReturnType<typeof setTimeout>;
+    const arm = (remaining: number) => {
+      id = remaining > MAX_TIMER_DELAY_MS
+        ? setTimeout(
+          () => arm(remaining - MAX_TIMER_DELAY_MS),
+          MAX_TIMER_DELAY_MS,
+        )
+        : setTimeout(fn, remaining);
+    };
+    arm(ms);
     return () => clearTimeout(id);
   },
 };

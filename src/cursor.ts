@@ -197,9 +197,9 @@ export class Cursor {
     }
     if (!Array.isArray(parsed) || parsed.length === 0) {
       throw new CursorError(
-        `Cannot parse Last-Event-ID: expected a JSON array of ${EXPECTED}, got ${
-          quote(text)
-        }`,
+        `Cannot parse Last-Event-ID: expected a JSON array of ${
+          Array.isArray(parsed) ? "at least one " : ""
+        }${EXPECTED}, got ${quote(text)}`,
       );
     }
     for (let i = 0; i < parsed.length; i++) {

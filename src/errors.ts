@@ -56,8 +56,10 @@ export class CursorError extends Error {
 }
 
 /**
- * The server answered with a status that retrying cannot fix (400, 404, or
- * a response that is not an event stream). Carries the status and body.
+ * The server answered with something other than a 200 event stream. Thrown
+ * from the iteration when retrying cannot fix it (400, 404, other 4xx, a
+ * response that is not an event stream); passed to `onError` for the 429s and
+ * 5xx that the client retries. Carries the status and body.
  *
  * @example Inspecting an HTTP error
  * ```ts

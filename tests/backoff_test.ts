@@ -45,6 +45,21 @@ Deno.test("the cap holds after very many attempts (no Infinity, no NaN)", () => 
   assert.ok(last < 60_000 && last > 59_999);
 });
 
+Deno.test("the throttled floor holds after very many attempts with initialMs 0 (no NaN)", () => {
+  // 2 ** 1024 is Infinity and 0 * Infinity is NaN: the delay used to become
+  // NaN, which a timer treats as 0, so a client answered 429 a thousand times
+  // would then have retried without waiting.
+  const backoff = new Backoff({
+    initialMs: 0,
+    throttledFloorMs: 10_000,
+    random: () => 0.5,
+  });
+  for (let i = 0; i < 1_100; i++) {
+    assert.equal(backoff.next({ throttled: true }), 10_000, `attempt ${i}`);
+  }
+  assert.equal(backoff.next(), 0);
+});
+
 Deno.test("a throttled answer waits the floor plus the jitter", () => {
   const backoff = new Backoff({
     initialMs: 1_000,

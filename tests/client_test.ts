@@ -580,6 +580,30 @@ Deno.test("sends the caller's User-Agent followed by the library token, and the 
   }
 });
 
+Deno.test("refuses a Last-Event-ID in headers, before any request: the cursor option is the way to resume", () => {
+  // It used to go out on the first request while the client believed it
+  // started fresh, so the server resumed from an id the client never advanced.
+  const server = new ScriptedFetch();
+  const id = `[{"topic":"${EQIAD}","partition":0,"offset":5}]`;
+  for (const name of ["Last-Event-ID", "last-event-id"]) {
+    assert.throws(
+      () =>
+        eventStream("recentchange", {
+          userAgent: UA,
+          fetch: server.fetch,
+          headers: { [name]: id },
+        }),
+      {
+        name: "TypeError",
+        message:
+          `Cannot send headers with Last-Event-ID '${id}': pass it as the cursor option instead, ` +
+          "which the client sends and advances itself",
+      },
+    );
+  }
+  assert.equal(server.requests.length, 0);
+});
+
 Deno.test("drops canary events unless asked", async () => {
   const messages: LogMessage[] = [
     { topic: EQIAD, offset: 1, dt: "2026-01-01T00:00:00Z", domain: "canary" },

@@ -149,7 +149,7 @@ Deno.test("rejects a Last-Event-ID that is not an array, or an empty one (the se
   );
   assertCursorError(
     "[]",
-    `Cannot parse Last-Event-ID: expected a JSON array of ${EXPECTED}, got '[]'`,
+    `Cannot parse Last-Event-ID: expected a JSON array of at least one ${EXPECTED}, got '[]'`,
   );
 });
 

@@ -127,6 +127,7 @@ const CORE = [
   "src/backoff.ts",
   "src/dedupe.ts",
   "src/filter.ts",
+  "src/_path.ts",
   "src/streams.ts",
   "src/types.ts",
   "src/clock.ts",
@@ -136,27 +137,41 @@ const CORE = [
 
 Deno.test("the streaming core uses no Deno.* API and imports no node:, npm: or jsr: module", async () => {
   const offenders: string[] = [];
-  let files = 0;
-  for (const path of CORE) {
-    for (const file of await tsFiles(new URL(path, root))) {
-      files++;
-      const code = stripComments(await Deno.readTextFile(file));
-      code.split("\n").forEach((line, i) => {
-        if (/\bDeno\s*\.\s*[A-Za-z_]/.test(line) || /\bDeno\s*\[/.test(line)) {
-          offenders.push(`${file.pathname}:${i + 1}: ${line.trim()}`);
+  const files: URL[] = [];
+  for (const path of CORE) files.push(...await tsFiles(new URL(path, root)));
+  const core = new Set(files.map((file) => file.href));
+  let relativeImports = 0;
+  for (const file of files) {
+    const code = stripComments(await Deno.readTextFile(file));
+    code.split("\n").forEach((line, i) => {
+      if (/\bDeno\s*\.\s*[A-Za-z_]/.test(line) || /\bDeno\s*\[/.test(line)) {
+        offenders.push(`${file.pathname}:${i + 1}: ${line.trim()}`);
+      }
+      if (
+        /(?:from|import\s*\(|require\s*\()\s*["'](?:node|npm|jsr):/.test(line)
+      ) {
+        offenders.push(`${file.pathname}:${i + 1}: ${line.trim()}`);
+      }
+      // A relative import leaves the checked set unless it is in CORE too.
+      for (
+        const [, specifier] of line.matchAll(/from\s*["'](\.\.?\/[^"']+)["']/g)
+      ) {
+        relativeImports++;
+        if (!core.has(new URL(specifier, file).href)) {
+          offenders.push(
+            `${file.pathname}:${
+              i + 1
+            }: imports ${specifier}, which CORE does not list`,
+          );
         }
-        if (
-          /(?:from|import\s*\(|require\s*\()\s*["'](?:node|npm|jsr):/.test(line)
-        ) {
-          offenders.push(`${file.pathname}:${i + 1}: ${line.trim()}`);
-        }
-      });
-    }
+      }
+    });
   }
   assert.ok(
-    files >= CORE.length,
-    `expected every core file to exist, read ${files}`,
+    files.length >= CORE.length,
+    `expected every core file to exist, read ${files.length}`,
   );
+  assert.ok(relativeImports > 10, `saw ${relativeImports} relative imports`);
   assert.deepEqual(offenders, []);
 });
 

@@ -57,7 +57,8 @@ export class SseParseStream extends TransformStream<Uint8Array, SseFrame> {
    * Creates a parse stream.
    *
    * @param options Frame size limit and comment/retry hooks.
-   * @throws {RangeError} When `maxFrameBytes` is not a positive integer.
+   * @throws {RangeError} When `maxFrameBytes` is neither a positive integer
+   * nor `Infinity`.
    */
   constructor(options: SseParseStreamOptions = {}) {
     let controller!: TransformStreamDefaultController<SseFrame>;
