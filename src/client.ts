@@ -16,8 +16,9 @@
  *   when no byte arrives for `idleTimeoutMs`. It runs only while we wait on
  *   the server, so a slow consumer is never mistaken for a dead server.
  * - Backoff: exponential with full jitter ({@linkcode Backoff}), reset after a
- *   healthy connection; 429 and 5xx wait at least `throttledFloorMs` (and
- *   `Retry-After`, should the server ever send one). 400, 404, other 4xx, and
+ *   healthy connection (one that moved the cursor; repeats do not count);
+ *   429 and 5xx wait at least `throttledFloorMs` (and `Retry-After`, should
+ *   the server ever send one). 400, 404, other 4xx, and
  *   a response that is not an event stream end the iteration with
  *   {@linkcode EventStreamsHttpError}.
  * - Beyond the server's behaviour: before a resume, `offset: -1` ("latest")
@@ -25,6 +26,9 @@
  *   timestamp ({@linkcode Cursor.pinLatest}), so the topic of the other
  *   datacenter does not skip what arrived there in the meantime; the repeats
  *   this may cause are dropped by the dedupe below.
+ * - Beyond the server's behaviour too: a live start (no cursor, no `since`)
+ *   that fails before its first event retries with `since` set to the time
+ *   of the first request, so the retries do not skip what happened meanwhile.
  * - Dedupe: events below the cursor and `meta.id`s seen recently are dropped.
  *   Dropped events (duplicates, canaries, filtered) still move the internal
  *   resume point; the caller's {@linkcode EventStream.cursor} moves only when
@@ -60,6 +64,7 @@ import {
   type StreamName,
 } from "./streams.ts";
 import type { EventMeta, EventStreamsEvent } from "./types.ts";
+import { quote, show } from "./_show.ts";
 
 /** The library token appended to the caller's User-Agent, per the policy's format. */
 const LIBRARY_TOKEN = "eventstreams/0.1.0";
@@ -70,6 +75,8 @@ const USER_AGENT_EXAMPLE =
   "'MyBot/1.0 (https://example.org/mybot; mybot@example.org)'";
 /** How much of an unexpected response body an error carries. */
 const EXCERPT_BYTES = 4096;
+/** An ISO-8601 date-time without `Z` or a UTC offset. */
+const NO_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 /** Below this, a `since` number is surely seconds, not milliseconds (1e11 ms is March 1973). */
 const SECONDS_LIMIT = 1e11;
 
@@ -308,8 +315,8 @@ export interface EventStreamOptions<E = EventStreamsEvent> {
    */
   userAgent: string;
   /**
-   * Start at this time instead of live: a `Date`, an ISO-8601 string, or
-   * epoch milliseconds. Sent as ISO-8601 UTC. Ignored when a cursor is known
+   * Start at this time instead of live: a `Date`, an ISO-8601 string (UTC
+   * unless it has an offset), or epoch milliseconds. Sent as ISO-8601 UTC. Ignored when a cursor is known
    * (the `cursor` option, or after the first event). The server keeps about 7
    * days; older starts at the oldest retained event.
    *
@@ -755,9 +762,12 @@ function encodeSince(
     ms = since;
   } else if (typeof since === "string") {
     // Date.parse alone accepts "1" (year 2001) and other surprises: require an ISO-8601 date first.
-    ms = /^\d{4}-\d{2}-\d{2}/.test(since.trim())
-      ? Date.parse(since.trim())
-      : NaN;
+    const text = since.trim();
+    // Date.parse reads a date-time without an offset as local time; the
+    // server and this library read it as UTC.
+    ms = !/^\d{4}-\d{2}-\d{2}/.test(text)
+      ? NaN
+      : Date.parse(NO_OFFSET.test(text) ? `${text}Z` : text);
     if (Number.isNaN(ms)) {
       throw new RangeError(
         `Cannot use since '${since}': expected an ISO-8601 date such as '2026-01-01T00:00:00Z', a Date, or epoch milliseconds`,
@@ -795,7 +805,11 @@ const CLOSED = Symbol("closed");
 /** How one connection ended, for the retry loop. */
 interface ConnectionEnd {
   reason: DisconnectReason;
-  /** It carried at least one valid event: the backoff starts over. */
+  /**
+   * It moved the cursor (an event that was not already delivered, handed over
+   * or dropped): the backoff starts over. A connection that only repeats
+   * what we have is no sign of health.
+   */
   healthy: boolean;
   hint?: BackoffHint;
   status?: number;
@@ -824,7 +838,12 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
   #hasLatest: boolean;
   /** The earliest server timestamp of the session (id timestamps, event dt), tracked until pinned. */
   #earliestMs: number | undefined;
-  /** The last server id text that parsed, to skip re-parsing identical ids. */
+  /** When a live start (no cursor, no since) first asked, as ISO-8601. */
+  #liveStart: string | undefined;
+  #firstRequest = true;
+  /** How many events moved `#consumed` forward (for the backoff's health check). */
+  #advances = 0;
+  /** The last server id text seen, to skip re-parsing identical ids. */
   #lastIdText = "";
   #cursorText: string;
   #seen: DedupeWindow | undefined;
@@ -933,6 +952,7 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
     connection: number,
   ): AsyncGenerator<E, ConnectionEnd, undefined> {
     const { clock, idleTimeoutMs } = this.#config;
+    const advancesAtStart = this.#advances;
     const { url, lastEventId } = this.#request();
     this.#connectionNumber = connection;
     this.#url = url;
@@ -964,7 +984,7 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
           ),
         );
       }
-      return { reason, healthy: events > 0 };
+      return { reason, healthy: this.#advances > advancesAtStart };
     };
     const armIdle = () =>
       clock.setTimeout(() => drop("idle-timeout"), idleTimeoutMs);
@@ -1153,7 +1173,9 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
    */
   #readServerId(frame: SseFrame): void {
     // Consecutive frames often carry identical ids: parse each distinct one once.
+    // A bad id stays in force for later frames too: it is reported once.
     if (frame.id === this.#lastIdText) return;
+    this.#lastIdText = frame.id;
     let id: Cursor;
     try {
       id = Cursor.parse(frame.id);
@@ -1161,7 +1183,6 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       this.#report("invalid-id", toError(error), frame);
       return;
     }
-    this.#lastIdText = frame.id;
     if (this.#consumed === undefined) {
       this.#consumed = id;
       this.#hasLatest = id.entries.some(isLatest);
@@ -1189,6 +1210,7 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
 
   /** Records a valid event as consumed (handed over or dropped). */
   #advance(meta: EventMeta): void {
+    this.#advances++;
     if (this.#consumed === undefined) {
       this.#consumed = Cursor.fromEntries([]);
       this.#provisional = true;
@@ -1220,7 +1242,13 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
 
   #request(): { url: string; lastEventId: string | undefined } {
     const lastEventId = this.#resumePoint();
-    const since = lastEventId === undefined ? this.#config.since : undefined;
+    // Beyond the server's behaviour: a live start that fails before its first
+    // event retries from the time of the first request, not from "now" again,
+    // so what happened during the retries is not skipped.
+    this.#liveStart ??= new Date(this.#config.clock.now()).toISOString();
+    const since = lastEventId !== undefined ? undefined : this.#config.since ??
+      (this.#firstRequest ? undefined : this.#liveStart);
+    this.#firstRequest = false;
     const url = since === undefined
       ? this.#config.path
       : `${this.#config.path}?since=${encodeURIComponent(since)}`;
@@ -1338,20 +1366,4 @@ async function readExcerpt(
 
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
-}
-
-function quote(text: string): string {
-  return text.length > 200
-    ? `'${text.slice(0, 200)}…' (${text.length} characters)`
-    : `'${text}'`;
-}
-
-function show(value: unknown): string {
-  if (typeof value === "string") return `'${value}'`;
-  if (typeof value === "function") return "a function";
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
 }

@@ -11,6 +11,7 @@
  */
 
 import { CursorError } from "./errors.ts";
+import { quote, show } from "./_show.ts";
 
 /**
  * One topic-partition of a cursor: where to resume it, either by Kafka
@@ -113,7 +114,6 @@ interface Slot {
 }
 
 const EXPECTED = "{topic, partition, offset|timestamp}";
-const MAX_QUOTED = 200;
 
 /**
  * A KafkaSSE resume point: one entry per topic-partition, in the server's
@@ -597,27 +597,4 @@ function checkMode(options: CursorOptions | undefined): CursorMode {
     );
   }
   return mode;
-}
-
-/** Quotes offending text for a message, truncated to 200 characters. */
-function quote(text: string): string {
-  return text.length > MAX_QUOTED
-    ? `'${text.slice(0, MAX_QUOTED)}…' (${text.length} characters)`
-    : `'${text}'`;
-}
-
-/** Shows any value in a message: JSON where possible, truncated. */
-function show(value: unknown): string {
-  let text: string;
-  if (value === undefined) text = "undefined";
-  else if (typeof value === "number" || typeof value === "bigint") {
-    text = String(value);
-  } else {
-    try {
-      text = JSON.stringify(value) ?? String(value);
-    } catch {
-      text = String(value);
-    }
-  }
-  return text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}…` : text;
 }

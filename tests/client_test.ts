@@ -1185,3 +1185,89 @@ Deno.test("the scripted server refuses a second connection while the first is op
   assert.throws(() => server.assertClean(), /were still open/);
   await first.body!.cancel();
 });
+
+Deno.test("a live start cut before its first event resumes from the time of the first request (beyond the server), not from now", async () => {
+  const h = harness({}, { manualRetries: true });
+  h.server.stream().end(); // Cut before any frame: no cursor yet.
+  h.server.refuse(); // Then a network error.
+  const w = new KafkaSseWriter(RC, [EQIAD, CODFW]);
+  h.server.stream().push(w.frame(eqiad(7, 1)[0]));
+  const startedAt = new Date(h.clock.now()).toISOString();
+  const pending = h.it.next();
+  await h.clock.tick((await h.retried(1)).delayMs + 60_000);
+  await h.clock.tick((await h.retried(2)).delayMs);
+  assert.equal(((await pending).value as RecentChangeEvent).meta.offset, 7);
+  const since = h.server.requests.map((r) =>
+    new URL(r.url).searchParams.get("since")
+  );
+  // The first request is live; every retry asks for what happened since it, a minute later too.
+  assert.deepEqual(since, [null, startedAt, startedAt]);
+  await finish(h);
+});
+
+Deno.test("reads a since date-time without an offset as UTC, like the server, whatever the local time zone", async () => {
+  // Date.parse would read it as local time: run where local time is not UTC.
+  const script = `
+    import { eventStream } from ${
+    JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+  };
+    let url = "";
+    const stream = eventStream("recentchange", {
+      userAgent: ${JSON.stringify(UA)},
+      since: "2026-01-01T01:30:00",
+      fetch: (u) => { url = u; return Promise.reject(new TypeError("offline")); },
+    });
+    const next = stream[Symbol.asyncIterator]().next();
+    while (url === "") await new Promise((r) => setTimeout(r, 0));
+    await stream.close();
+    await next;
+    console.log(new URL(url).searchParams.get("since"));`;
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", script],
+    env: { TZ: "Asia/Tokyo" },
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
+  assert.equal(code, 0, decode(stderr));
+  assert.equal(decode(stdout), "2026-01-01T01:30:00.000Z");
+});
+
+Deno.test("a bad id stays in force over several frames and is reported once", async () => {
+  const h = harness();
+  const w = new KafkaSseWriter(RC, [EQIAD, CODFW]);
+  const good = eqiad(1, 3);
+  h.server.stream().push(w.frame(good[0])).push(
+    good.slice(1).map((m) => w.frame(m).replace(/^id: .*$/m, "id: bad-id"))
+      .join(""),
+  );
+  assert.deepEqual(offsets([await h.next(), await h.next(), await h.next()]), [
+    1,
+    2,
+    3,
+  ]);
+  assert.deepEqual(h.errors.map(([, c]) => c.kind), ["invalid-id"]);
+  await finish(h);
+});
+
+Deno.test("a connection that only repeats delivered events does not reset the backoff", async () => {
+  const h = harness({ backoff: { random: () => 0.5, initialMs: 1_000 } }, {
+    manualRetries: true,
+  });
+  const w = new KafkaSseWriter(RC, [EQIAD, CODFW]);
+  const [first, second] = eqiad(1, 2);
+  h.server.stream().push(w.frame(first)).end(); // Healthy: offset 1 is new.
+  h.server.stream().push(w.frame(first)).end(); // Only a repeat of offset 1.
+  h.server.stream().push(w.frame(first)).end(); // Again.
+  h.server.stream().push(w.frame(second));
+  assert.equal((await h.next()).meta.offset, 1);
+  const pending = h.it.next();
+  // Reset after offset 1 (attempt 1), then the repeats count as failures.
+  assert.equal((await h.retried(1)).delayMs, 500);
+  await h.clock.tick(500);
+  assert.equal((await h.retried(2)).delayMs, 1_000, "repeats are no progress");
+  await h.clock.tick(1_000);
+  assert.equal((await h.retried(3)).delayMs, 2_000);
+  await h.clock.tick(2_000);
+  assert.equal(((await pending).value as RecentChangeEvent).meta.offset, 2);
+  assert.equal(h.stream.stats.duplicates, 2);
+  await finish(h);
+});

@@ -228,7 +228,7 @@ Deno.test("fromEntries rejects malformed entries with a TypeError naming the ent
     {
       name: "RangeError",
       message:
-        'Cannot create Cursor: expected mode "offset" or "timestamp", got "latest"',
+        `Cannot create Cursor: expected mode "offset" or "timestamp", got 'latest'`,
     },
   );
 });
@@ -291,7 +291,7 @@ Deno.test("advance rejects a meta without integer topic/partition/offset, naming
     {
       name: "TypeError",
       message:
-        'Cannot advance cursor: expected meta.offset to be an integer >= 0, got "12"',
+        "Cannot advance cursor: expected meta.offset to be an integer >= 0, got '12'",
     },
   );
   assert.throws(
@@ -331,7 +331,7 @@ Deno.test("timestamp mode needs a parseable meta.dt", () => {
     {
       name: "RangeError",
       message:
-        'Cannot advance cursor in timestamp mode: meta.dt is not a date, got "yesterday"',
+        "Cannot advance cursor in timestamp mode: meta.dt is not a date, got 'yesterday'",
     },
   );
 });

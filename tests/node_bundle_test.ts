@@ -128,6 +128,7 @@ const CORE = [
   "src/dedupe.ts",
   "src/filter.ts",
   "src/_path.ts",
+  "src/_show.ts",
   "src/streams.ts",
   "src/types.ts",
   "src/clock.ts",
