@@ -337,15 +337,39 @@ Deno.test("tail arguments: each mistake is a UsageError naming the value and wha
 Deno.test("serve arguments: loopback by default, port checked", () => {
   assert.deepEqual(parseServeArgs([]), {
     help: false,
-    options: { port: 8092, hostname: "127.0.0.1", fixtures: undefined },
+    options: {
+      port: 8092,
+      hostname: "127.0.0.1",
+      fixtures: undefined,
+      rate: 2,
+    },
   });
   assert.deepEqual(
-    parseServeArgs(["-p", "0", "--hostname", "0.0.0.0", "--fixtures", "dir"]),
+    parseServeArgs([
+      "-p",
+      "0",
+      "--hostname",
+      "0.0.0.0",
+      "--fixtures",
+      "dir",
+      "--rate",
+      "0.5",
+    ]),
     {
       help: false,
-      options: { port: 0, hostname: "0.0.0.0", fixtures: "dir" },
+      options: { port: 0, hostname: "0.0.0.0", fixtures: "dir", rate: 0.5 },
     },
   );
+  assert.equal(
+    (parseServeArgs(["--rate", "0"]) as { options: { rate: number } }).options
+      .rate,
+    0,
+  );
+  assert.throws(() => parseServeArgs(["--rate=-1"]), {
+    name: "UsageError",
+    message:
+      "Invalid --rate '-1': expected events per second and stream, like --rate 10 (0 for none)",
+  });
   assert.throws(() => parseServeArgs(["--port", "70000"]), {
     name: "UsageError",
     message:
@@ -510,6 +534,57 @@ Deno.test("status: on a terminal the line is redrawn in place and cleared around
     "\r\x1b[2K",
     line,
     "\r\x1b[2K",
+  ]);
+});
+
+Deno.test("status: on a terminal the line is cut to the terminal's width, since a wrapped line cannot be cleared in place", async () => {
+  const clock = new ManualClock(NOW);
+  const written: string[] = [];
+  const cursor =
+    '[{"topic":"eqiad.mediawiki.recentchange","partition":0,"offset":42}]';
+  const reporter = new StatusReporter({
+    write: (text) => written.push(text),
+    sample: () => ({ events: 7, reconnects: 0, cursor }),
+    terminal: true,
+    stdoutIsTerminal: false,
+    clock,
+    columns: () => 40,
+  });
+  reporter.start();
+  await clock.tick(1_000);
+  reporter.stop();
+  assert.deepEqual(written, [
+    "\r\x1b[2K7 events | 7.0/s | lag - | 0 reconnect…",
+    "\r\x1b[2K",
+  ]);
+  assert.equal(written[0].length - "\r\x1b[2K".length, 39);
+});
+
+Deno.test("status: a message on stderr clears the line, and the line comes back below it", async () => {
+  const clock = new ManualClock(NOW);
+  const written: string[] = [];
+  const reporter = new StatusReporter({
+    write: (text) => written.push(text),
+    sample: () => ({ events: 1, reconnects: 1, cursor: "" }),
+    terminal: true,
+    stdoutIsTerminal: false,
+    clock,
+  });
+  reporter.note("before the first line");
+  reporter.start();
+  await clock.tick(1_000);
+  reporter.note("fetch failed (reconnecting in 1.0s)");
+  reporter.stop();
+  reporter.note("after stop");
+  const line = "1 events | 1.0/s | lag - | 1 reconnect | cursor -";
+  assert.deepEqual(written, [
+    "before the first line\n",
+    "\r\x1b[2K" + line,
+    "\r\x1b[2K",
+    "fetch failed (reconnecting in 1.0s)\n",
+    line,
+    "\r\x1b[2K",
+    "after stop\n",
   ]);
 });
 
@@ -844,8 +919,18 @@ Deno.test("tail: each event is printed before the checkpoint covers it, and save
   }
 });
 
-Deno.test("tail: filtered-out events still advance the checkpoint", async () => {
-  const { streams, offsets, since } = recentChangeData();
+Deno.test("tail: events that the filter drops still advance the checkpoint (the saved cursor is the stream's, not the printed events')", async () => {
+  // Both datacenter topics carry events; the filter keeps eqiad's only.
+  const streams = generateStreams({
+    seed: 42,
+    counts: { "mediawiki.recentchange": RC_EVENTS },
+    codfwShare: 0.5,
+  });
+  const since = new Date(
+    Math.min(
+      ...streams.logs.flatMap((l) => l.messages.map((m) => m.timestamp)),
+    ),
+  ).toISOString();
   await using emulator = serveEmulator({ streams });
   const dir = await Deno.makeTempDir();
   try {
@@ -858,9 +943,8 @@ Deno.test("tail: filtered-out events still advance the checkpoint", async () => 
       since,
       "--checkpoint",
       checkpoint,
-      "--wiki",
-      "enwiki",
-      "--no-bot",
+      "--match",
+      "meta.topic=eqiad.mediawiki.recentchange",
       "--max",
       "3",
       "--format",
@@ -871,24 +955,179 @@ Deno.test("tail: filtered-out events still advance the checkpoint", async () => 
       UA,
     ], io);
     assert.equal(code, 0, io.err.text);
-    const events = io.out.text.trimEnd().split("\n").map((line) =>
-      JSON.parse(line)
+    const printed = io.out.text.trimEnd().split("\n").map((line) =>
+      JSON.parse(line).meta
     );
-    assert.equal(events.length, 3);
-    for (const event of events) {
-      assert.ok(
-        event.wiki === "enwiki" && event.bot === false,
-        JSON.stringify(event),
-      );
-    }
-    // The third kept event sits well past the third event of the log: the skipped ones are consumed.
-    const last = events[2].meta.offset;
-    assert.ok(offsets.indexOf(last) > 2);
-    assert.equal(
-      JSON.parse(await Deno.readTextFile(checkpoint))[0].offset,
-      last + 1,
+    assert.deepEqual(printed.map((meta) => meta.topic), [
+      "eqiad.mediawiki.recentchange",
+      "eqiad.mediawiki.recentchange",
+      "eqiad.mediawiki.recentchange",
+    ]);
+    // What the server sent up to the third printed event: the codfw events among them were
+    // dropped by the filter, and the checkpoint is past them too.
+    const frames = emulator.connections[0].frames;
+    const third = frames.findIndex((f) =>
+      f.topic === printed[2].topic && f.offset === printed[2].offset
+    );
+    const dropped = frames.slice(0, third).filter((f) =>
+      f.topic === "codfw.mediawiki.recentchange"
+    );
+    assert.ok(
+      dropped.length > 0,
+      "the test needs codfw events before the third eqiad one",
+    );
+    const saved = Cursor.parse(await Deno.readTextFile(checkpoint)).entries;
+    assert.deepEqual(saved, [
+      {
+        topic: "eqiad.mediawiki.recentchange",
+        partition: 0,
+        offset: printed[2].offset + 1,
+      },
+      {
+        topic: "codfw.mediawiki.recentchange",
+        partition: 0,
+        offset: dropped.at(-1)!.offset! + 1,
+      },
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tail: an error it survives is told on stderr with the retry delay, never on stdout", async () => {
+  const { streams, offsets, since } = recentChangeData();
+  await using emulator = serveEmulator({
+    streams,
+    faults: [[{ kind: "status", status: 503 }]],
+  });
+  const clock = new ManualClock(NOW);
+  const io = fakeIo(clock);
+  const messages: string[] = [];
+  const decoder = new TextDecoder();
+  io.stderr = {
+    write: (bytes) => Promise.resolve(io.stderr.writeSync(bytes)),
+    writeSync(bytes) {
+      const text = decoder.decode(bytes);
+      messages.push(text);
+      // The backoff waits on the manual clock (at most 60 s): move it on.
+      if (text.includes("reconnecting in")) {
+        setTimeout(() => clock.tick(60_000), 0);
+      }
+      return bytes.length;
+    },
+    isTerminal: () => false,
+  };
+  const code = await main([
+    "tail",
+    "recentchange",
+    "--since",
+    since,
+    "--max",
+    "3",
+    "--idle-timeout",
+    "1d", // Longer than the tick: only the backoff waits on the clock.
+    "--base-url",
+    emulator.url,
+    "--user-agent",
+    UA,
+  ], io);
+  assert.equal(code, 0, messages.join(""));
+  assert.equal(messages.length, 1, messages.join(""));
+  assert.match(
+    messages[0],
+    /^eventstreams tail: EventStreams answered 503 for http:\/\/127\.0\.0\.1:\d+\/v2\/stream\/mediawiki\.recentchange\?since=.* \(reconnecting in \d+(\.\d)?s\)\n$/,
+  );
+  assert.deepEqual(offsetsOfLines(io.out.text), offsets.slice(0, 3));
+});
+
+Deno.test("tail: a checkpoint that cannot be saved ends the run with exit 1 and says so once", async () => {
+  const { streams, offsets, since } = recentChangeData();
+  await using emulator = serveEmulator({ streams });
+  const dir = await Deno.makeTempDir();
+  const checkpoint = `${dir}/gone/rc.cursor`;
+  await Deno.mkdir(`${dir}/gone`);
+  try {
+    const io = fakeIo(systemClock);
+    const out = io.out;
+    let vanished = false;
+    io.stdout = {
+      write(bytes) {
+        if (!vanished) Deno.removeSync(`${dir}/gone`, { recursive: true });
+        vanished = true; // The checkpoint's directory vanishes as the first event is printed.
+        return out.write(bytes);
+      },
+      writeSync: (bytes) => out.writeSync(bytes),
+      isTerminal: () => false,
+    };
+    const code = await main([
+      "tail",
+      "recentchange",
+      "--since",
+      since,
+      "--checkpoint",
+      checkpoint,
+      "--base-url",
+      emulator.url,
+      "--user-agent",
+      UA,
+    ], io);
+    assert.equal(code, 1);
+    assert.deepEqual(offsetsOfLines(out.text), offsets.slice(0, 1));
+    const lines = io.err.text.split("\n");
+    assert.equal(lines.pop(), "");
+    assert.equal(lines.length, 1, io.err.text);
+    assert.match(
+      lines[0],
+      new RegExp(
+        `^eventstreams tail: Cannot save checkpoint to '${checkpoint}': .+; check that the directory exists and is writable$`,
+      ),
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("serve (subprocess): live events keep coming, so tail without --since prints them; Ctrl-C stops it with exit 0", async () => {
+  const started = Date.now();
+  const { child, stderr } = spawnCli(["serve", "--port", "0", "--rate", "20"]);
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let banner = "";
+  while (!banner.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    banner += value;
+  }
+  try {
+    const url =
+      /^EventStreams emulator listening on (http:\/\/127\.0\.0\.1:\d+)\n$/
+        .exec(banner)?.[1];
+    assert.ok(url, `unexpected first line: '${banner}'`);
+    // The README's command, with the emulator's URL: live from now on.
+    const run = await runCli([
+      "tail",
+      "recentchange",
+      "--base-url",
+      url,
+      "--max",
+      "5",
+      "--user-agent",
+      UA,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stderr, "");
+    const events = run.stdout.trimEnd().split("\n").map((line) =>
+      JSON.parse(line)
+    );
+    assert.equal(events.length, 5);
+    for (const event of events) {
+      assert.equal(event.meta.stream, "mediawiki.recentchange");
+      assert.ok(Date.parse(event.meta.dt) >= Math.floor(started / 1000) * 1000);
+    }
+  } finally {
+    child.kill("SIGINT");
+    while (!(await reader.read()).done) { /* drain */ }
+  }
+  const status = await child.status;
+  assert.equal(status.code, 0, await stderr);
+  assert.equal(await stderr, "");
 });

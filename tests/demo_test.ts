@@ -8,11 +8,13 @@ import { main } from "../src/cli/main.ts";
 import { compareDeliveries, formatDeliverySummary } from "../src/cli/demo.ts";
 import {
   DEMO_CANARY_EVERY,
+  DEMO_CLIENT,
   DEMO_FAULTS,
   DEMO_RECENTCHANGE_COUNT,
   DEMO_SINCE,
+  demoFaultsFor,
 } from "../src/cli/demo_scenario.ts";
-import { captureIo, CLI_MAIN, runProcess } from "./_helpers.ts";
+import { captureIo, runProcess } from "./_helpers.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
 const SUMMARY =
@@ -106,17 +108,12 @@ Deno.test("demo: delivers every event of the emulator's log exactly once through
 
 Deno.test("demo (subprocess): deno task demo --quiet exits 0 with the summary as its last line and no event on stdout", async () => {
   const { total } = await expectedCount();
-  const { code, stdout, stderr } = await runProcess(Deno.execPath(), [
-    "run",
-    "--unstable-kv",
-    "--allow-net",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env",
-    CLI_MAIN,
-    "demo",
-    "--quiet",
-  ], { env: { NO_COLOR: "1" } });
+  // The task itself, as README.md runs it (its permissions included).
+  const { code, stdout, stderr } = await runProcess(
+    Deno.execPath(),
+    ["task", "--quiet", "demo", "--quiet"],
+    { env: { NO_COLOR: "1" }, cwd: new URL("..", import.meta.url) },
+  );
   assert.equal(code, 0, stderr);
   assert.equal(stdout, "");
   const [, delivered, reconnects] = summaryOf(stderr);
@@ -125,7 +122,38 @@ Deno.test("demo (subprocess): deno task demo --quiet exits 0 with the summary as
   for (const note of FAULT_NOTES) assert.match(stderr, note);
 });
 
-Deno.test("demo: the loss accounting reports a missing event as lost and a repeated one as duplicated", () => {
+Deno.test("demo: each scripted fault comes before the client's own limits, whatever the machine's load: only connections meant to age are paced", () => {
+  const pause = (index: number): number => {
+    const trickle = demoFaultsFor(index).find((f) => f.kind === "trickle");
+    return trickle?.kind === "trickle" ? trickle.delayMs ?? 0 : 0;
+  };
+  DEMO_FAULTS.forEach(({ fault }, index) => {
+    const faults = demoFaultsFor(index);
+    assert.deepEqual(faults.at(-1), fault, `connection ${index + 1}`);
+    assert.ok(faults.some((f) => f.kind === "interleave"));
+    switch (fault.kind) {
+      case "cut":
+      case "stall":
+      case "status":
+        // Paced, 60 frames could outlast maxConnectionMs on a loaded machine (and 10 frames
+        // plus the idle timeout too): the client would reconnect for its own reason first.
+        assert.equal(pause(index), 0, `connection ${index + 1} is not paced`);
+        break;
+      case "max-age":
+        // The edge's cut must come before the client's own reconnect, on a stream still busy.
+        assert.ok(pause(index) > 0);
+        assert.ok(fault.ms < DEMO_CLIENT.maxConnectionMs);
+        break;
+      default:
+        assert.fail(`unexpected scripted fault ${fault.kind}`);
+    }
+  });
+  assert.ok(DEMO_CLIENT.idleTimeoutMs < DEMO_CLIENT.maxConnectionMs);
+  // After the script: paced, so maxConnectionMs ends a connection too.
+  assert.ok(pause(DEMO_FAULTS.length) > 0);
+});
+
+Deno.test("demo: the loss accounting reports a skipped event as lost, a repeated one as duplicated, and one after a stop as not reached", () => {
   const at = (offset: number) => ({
     topic: "eqiad.mediawiki.recentchange",
     partition: 0,
@@ -135,8 +163,17 @@ Deno.test("demo: the loss accounting reports a missing event as lost and a repea
   // 11 never arrives; 12 arrives twice (a resume from a timestamp would do both).
   const report = compareDeliveries(expected, [at(10), at(12), at(12), at(13)]);
   assert.deepEqual(report.lost, [at(11)]);
+  assert.deepEqual(report.undelivered, []);
   assert.deepEqual(report.duplicated, [at(12)]);
   assert.deepEqual(report.unexpected, []);
+
+  // A run stopped early (Ctrl-C) has not lost what it never reached.
+  const stopped = compareDeliveries(expected, [at(10), at(11)]);
+  assert.deepEqual(stopped.lost, []);
+  assert.deepEqual(stopped.undelivered, [at(12), at(13)]);
+  const skipped = compareDeliveries(expected, [at(10), at(12)]);
+  assert.deepEqual(skipped.lost, [at(11)]);
+  assert.deepEqual(skipped.undelivered, [at(13)]);
   assert.equal(
     formatDeliverySummary(report, 3),
     "4 events delivered, 1 lost, 1 duplicated, 3 reconnects",

@@ -130,3 +130,70 @@ Deno.test("the @example check reports a symbol or module doc without one, and ac
     "mod.ts: Undocumented (e.ts)",
   ]);
 });
+
+/** The shell commands of README.md's `sh` blocks, as argument lists (quotes and `\` continuations resolved). */
+async function readmeCommands(): Promise<string[][]> {
+  const readme = await Deno.readTextFile(
+    new URL("../README.md", import.meta.url),
+  );
+  const commands: string[][] = [];
+  for (const [, block] of readme.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    for (const line of block.replaceAll("\\\n", " ").split("\n")) {
+      const words: string[] = [];
+      for (const [word] of line.matchAll(/(?:'[^']*'|[^\s'])+/g)) {
+        if (["#", ">>", ">", "|"].includes(word)) break; // A comment or a redirection.
+        words.push(word.replace(/'([^']*)'/g, "$1"));
+      }
+      if (words.length > 0) commands.push(words);
+    }
+  }
+  return commands;
+}
+
+Deno.test("every CLI command in README.md is one the CLI accepts, with a user agent the client accepts", async () => {
+  const { parseRecordArgs, parseServeArgs, parseTailArgs, resolveStreamArg } =
+    await import("../src/cli/args.ts");
+  const { eventStream } = await import("../src/client.ts");
+  const variables = new Map<string, string>(); // From `export NAME=value` lines.
+  const env = { get: (name: string) => variables.get(name) };
+  const checked: string[] = [];
+  for (const words of await readmeCommands()) {
+    if (words[0] === "export") {
+      const [name, ...value] = words[1].split("=");
+      variables.set(name, value.join("="));
+      continue;
+    }
+    if (words[0] !== "deno" || words[1] !== "task") continue;
+    const [task, ...rest] = words.slice(2);
+    const [command, args] = task === "cli"
+      ? [rest[0], rest.slice(1)]
+      : [task, rest];
+    const line = words.join(" ");
+    try {
+      if (command === "serve") {
+        assert.equal(parseServeArgs(args).help, false, line);
+      } else if (command === "tail" || command === "record") {
+        const parsed = command === "tail"
+          ? parseTailArgs(args, env, Date.now())
+          : parseRecordArgs(args, env, Date.now());
+        assert.ok(!parsed.help, line);
+        // The client checks the user agent when the stream is created, before any request.
+        const stream = eventStream(
+          parsed.options.streams.map((name) => resolveStreamArg(name, false)),
+          { userAgent: parsed.options.userAgent, allowUnknownStreams: true },
+        );
+        await stream.close();
+      } else {
+        assert.ok(["demo", "test"].includes(command), `unchecked: ${line}`);
+      }
+    } catch (error) {
+      throw new Error(`README.md: ${line}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    checked.push(command);
+  }
+  for (const command of ["demo", "test", "serve", "tail", "record"]) {
+    assert.ok(checked.includes(command), `README.md shows no '${command}'`);
+  }
+});

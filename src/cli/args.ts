@@ -96,6 +96,8 @@ export interface ServeArgs {
   hostname: string;
   /** Fixtures directory to serve instead of the repository's. */
   fixtures?: string;
+  /** Live events produced per second into each stream (0: none). */
+  rate: number;
 }
 
 /** `eventstreams record` options after parsing and checking. */
@@ -227,6 +229,16 @@ export const CONNECTION_OPTIONS_HELP =
                             'eventstreams serve' at http://127.0.0.1:8092`;
 
 type Spec = NonNullable<ParseArgsConfig["options"]>;
+/** What {@linkcode parseFlags} returns for the options `S`. */
+type ParsedFlags<S extends Spec> = ReturnType<
+  typeof parseArgs<{
+    args: string[];
+    options: S;
+    allowPositionals: true;
+    allowNegative: true;
+    strict: true;
+  }>
+>;
 
 const TAIL_SPEC = {
   help: { type: "boolean", short: "h" },
@@ -257,6 +269,7 @@ const SERVE_SPEC = {
   port: { type: "string", short: "p" },
   hostname: { type: "string" },
   fixtures: { type: "string" },
+  rate: { type: "string" },
 } as const satisfies Spec;
 
 const RECORD_SPEC = {
@@ -279,11 +292,38 @@ export const DEFAULT_RECORD_EVENTS = 100;
 /** The default port of `eventstreams serve`. */
 export const DEFAULT_SERVE_PORT = 8092;
 
+/** Live events per second and stream that `eventstreams serve` produces by default. */
+export const DEFAULT_SERVE_RATE = 2;
+
 /**
- * Runs `parseArgs` and rewrites its errors as {@linkcode UsageError}s that
- * point to the subcommand's `--help`.
+ * Runs `node:util` `parseArgs` (strict, positionals and `--no-` negation
+ * allowed) and rewrites its errors as {@linkcode UsageError}s that name the
+ * option and point to the subcommand's `--help`.
+ *
+ * @param command The subcommand, for the messages (`tail`, `demo`, ...).
+ * @param spec The options, as `parseArgs` takes them.
+ * @param args The arguments after the subcommand's name.
+ * @returns What `parseArgs` returns.
+ * @throws {UsageError} For an unknown option or a missing or extra value.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseFlags } from "./args.ts";
+ *
+ * const spec = { quiet: { type: "boolean" } } as const;
+ * assert.equal(parseFlags("demo", spec, ["--quiet"]).values.quiet, true);
+ * assert.throws(() => parseFlags("demo", spec, ["--loud"]), {
+ *   name: "UsageError",
+ *   message: "Unknown option '--loud' for 'eventstreams demo'; run 'eventstreams demo --help' to see the options",
+ * });
+ * ```
  */
-function parse<S extends Spec>(command: string, spec: S, args: string[]) {
+export function parseFlags<S extends Spec>(
+  command: string,
+  spec: S,
+  args: string[],
+): ParsedFlags<S> {
   try {
     return parseArgs({
       args,
@@ -407,7 +447,7 @@ export function parseTailArgs(
   env: ArgsEnv,
   nowMs: number,
 ): Parsed<TailArgs> {
-  const { values, positionals } = parse("tail", TAIL_SPEC, args);
+  const { values, positionals } = parseFlags("tail", TAIL_SPEC, args);
   if (values.help) return { help: true };
 
   const streams = splitList(positionals);
@@ -563,7 +603,7 @@ export function parseRecordArgs(
   env: ArgsEnv,
   nowMs: number,
 ): Parsed<RecordArgs> {
-  const { values, positionals } = parse("record", RECORD_SPEC, args);
+  const { values, positionals } = parseFlags("record", RECORD_SPEC, args);
   if (values.help) return { help: true };
 
   const allowUnknownStreams = values["allow-unknown-streams"] ?? false;
@@ -681,10 +721,11 @@ export function resolveStreamArg(name: string, allowUnknown: boolean): string {
  *
  * const parsed = parseServeArgs(["--port", "0"]);
  * assert.ok(!parsed.help && parsed.options.port === 0 && parsed.options.hostname === "127.0.0.1");
+ * assert.ok(!parsed.help && parsed.options.rate === 2);
  * ```
  */
 export function parseServeArgs(args: string[]): Parsed<ServeArgs> {
-  const { values, positionals } = parse("serve", SERVE_SPEC, args);
+  const { values, positionals } = parseFlags("serve", SERVE_SPEC, args);
   if (values.help) return { help: true };
   if (positionals.length > 0) {
     throw new UsageError(
@@ -711,8 +752,17 @@ export function parseServeArgs(args: string[]): Parsed<ServeArgs> {
   if (values.fixtures === "") {
     throw new UsageError("Invalid --fixtures '': expected a directory");
   }
+  let rate = DEFAULT_SERVE_RATE;
+  if (values.rate !== undefined) {
+    rate = /^\d+(?:\.\d+)?$/.test(values.rate) ? Number(values.rate) : NaN;
+    if (!Number.isFinite(rate)) {
+      throw new UsageError(
+        `Invalid --rate '${values.rate}': expected events per second and stream, like --rate 10 (0 for none)`,
+      );
+    }
+  }
   return {
     help: false,
-    options: { port, hostname, fixtures: values.fixtures },
+    options: { port, hostname, fixtures: values.fixtures, rate },
   };
 }

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { type EventStream, eventStream } from "../client.ts";
 import { Cursor, type CursorEntry } from "../cursor.ts";
 import type { Emulator } from "../testing/emulator/server.ts";
@@ -15,7 +14,7 @@ import { serveEmulator } from "../testing/emulator/server.ts";
 import type { EmulatorStreams } from "../testing/emulator/stream_set.ts";
 import { seededRandom } from "../testing/random.ts";
 import type { EventStreamsEvent } from "../types.ts";
-import { parseTailArgs, UsageError } from "./args.ts";
+import { parseFlags, parseTailArgs, UsageError } from "./args.ts";
 import {
   compareDeliveries,
   type DeliveryPosition,
@@ -34,7 +33,13 @@ import {
   demoFaultsFor,
 } from "./demo_scenario.ts";
 import { findFixturesDir } from "./fixtures_dir.ts";
-import { formatNdjson, formatPretty, outputStyle, useColor } from "./format.ts";
+import {
+  formatNdjson,
+  formatPretty,
+  outputStyle,
+  paint,
+  useColor,
+} from "./format.ts";
 import { type CliIo, writeText, writeTextSync } from "./io.ts";
 
 export {
@@ -99,7 +104,8 @@ From a checkout:
   deno task demo
 
 Exit codes: 0 every expected event delivered exactly once (or --live done), 1 an event was lost,
-duplicated or unexpected, or a runtime error, 2 usage error.
+duplicated or unexpected, the run stopped early (Ctrl-C, a stuck client) or a runtime error,
+2 usage error.
 `;
 
 /** Stop when no event has been delivered for this long (the client is stuck). */
@@ -119,7 +125,7 @@ const SPEC = {
   live: { type: "boolean" },
   max: { type: "string" },
   "user-agent": { type: "string" },
-} as const;
+} as const satisfies Parameters<typeof parseFlags>[1];
 
 interface DemoArgs {
   help: boolean;
@@ -133,28 +139,7 @@ interface DemoArgs {
 }
 
 function parseDemoArgs(args: string[]): DemoArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: SPEC,
-      allowPositionals: true,
-      allowNegative: true,
-      strict: true,
-    });
-  } catch (error) {
-    const option = /'(-[^' ]+)/.exec((error as Error).message)?.[1] ?? "";
-    const code = (error as { code?: string }).code;
-    throw new UsageError(
-      code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
-        ? `Unknown option '${option}' for 'eventstreams demo'; run 'eventstreams demo --help' to see the options`
-        : `${
-          (error as Error).message.replace(/\.$/, "")
-        }; run 'eventstreams demo --help' to see the options`,
-      { cause: error },
-    );
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags("demo", SPEC, args);
   if (values.help) return { help: true, quiet: false, seed: 1, live: false };
   if (positionals.length > 0) {
     throw new UsageError(
@@ -281,11 +266,6 @@ async function runLive(args: DemoArgs, io: CliIo): Promise<number> {
 // ---------------------------------------------------------------------------
 // The emulator run
 // ---------------------------------------------------------------------------
-
-const RESET = "\x1b[0m";
-function paint(code: string, text: string, color: boolean): string {
-  return color ? `\x1b[${code}m${text}${RESET}` : text;
-}
 
 /** `eqiad.mediawiki.page_change.v1` -> `eqiad.page_change.v1`. */
 function shortTopic(topic: string): string {
@@ -656,8 +636,16 @@ async function runEmulatorDemo(args: DemoArgs, io: CliIo): Promise<number> {
   list("lost", report.lost);
   list("dup", report.duplicated);
   list("extra", report.unexpected);
+  if (report.undelivered.length > 0) {
+    note(
+      "stop",
+      "31",
+      `${report.undelivered.length} expected events not reached before the stop (after the last one delivered of their topic-partition)`,
+    );
+  }
   const ok = report.lost.length === 0 && report.duplicated.length === 0 &&
-    report.unexpected.length === 0 && failure === undefined && !interrupted;
+    report.unexpected.length === 0 && report.undelivered.length === 0 &&
+    failure === undefined && !interrupted;
   err(
     paint(
       ok ? "1;32" : "1;31",

@@ -21,21 +21,35 @@ export interface DeliveryReport {
   expected: number;
   /** Events delivered, repeats included. */
   delivered: number;
-  /** Expected positions never delivered, in the order of the expected list. */
+  /**
+   * Expected positions never delivered although a later offset of their
+   * topic-partition was: skipped, in the order of the expected list.
+   */
   lost: DeliveryPosition[];
+  /**
+   * Expected positions never delivered, after the last delivered offset of
+   * their topic-partition: not reached (yet) when the run stopped, in the
+   * order of the expected list. Empty for a run that reached the end.
+   */
+  undelivered: DeliveryPosition[];
   /** One entry per extra delivery of a position (a position delivered 3 times appears twice), in delivery order. */
   duplicated: DeliveryPosition[];
   /** Delivered positions the log does not hold among the expected ones (e.g. a canary that leaked), in delivery order. */
   unexpected: DeliveryPosition[];
 }
 
+const partitionKey = (p: DeliveryPosition): string =>
+  `${p.topic}\u0000${p.partition}`;
 const key = (p: DeliveryPosition): string =>
-  `${p.topic}\u0000${p.partition}\u0000${p.offset}`;
+  `${partitionKey(p)}\u0000${p.offset}`;
 
 /**
  * Compares the positions a consumer delivered with the positions it had to
- * deliver. Every expected position must be delivered exactly once:
- * missing ones are lost, repeats are duplicated, others are unexpected.
+ * deliver. Every expected position must be delivered exactly once. A
+ * missing one is lost when a later offset of its topic-partition was
+ * delivered (offsets arrive in order within a topic-partition, so it was
+ * skipped), else undelivered (the run stopped before it); repeats are
+ * duplicated, others are unexpected.
  *
  * @param expected The positions the log holds (repeats in it count once).
  * @param delivered The positions delivered, in delivery order.
@@ -47,8 +61,9 @@ const key = (p: DeliveryPosition): string =>
  * import { compareDeliveries } from "./demo_accounting.ts";
  *
  * const at = (offset: number) => ({ topic: "eqiad.mediawiki.recentchange", partition: 0, offset });
- * const report = compareDeliveries([at(1), at(2), at(3)], [at(1), at(3), at(3)]);
+ * const report = compareDeliveries([at(1), at(2), at(3), at(4)], [at(1), at(3), at(3)]);
  * assert.deepEqual(report.lost, [at(2)]);
+ * assert.deepEqual(report.undelivered, [at(4)]);
  * assert.deepEqual(report.duplicated, [at(3)]);
  * assert.equal(report.delivered, 3);
  * ```
@@ -60,11 +75,14 @@ export function compareDeliveries(
   const wanted = new Map<string, DeliveryPosition>();
   for (const position of expected) wanted.set(key(position), position);
   const seen = new Set<string>();
+  const reached = new Map<string, number>(); // topic-partition -> last offset delivered
   const duplicated: DeliveryPosition[] = [];
   const unexpected: DeliveryPosition[] = [];
   let count = 0;
   for (const position of delivered) {
     count++;
+    const tp = partitionKey(position);
+    reached.set(tp, Math.max(reached.get(tp) ?? -Infinity, position.offset));
     const k = key(position);
     if (seen.has(k)) {
       duplicated.push(position);
@@ -73,11 +91,18 @@ export function compareDeliveries(
     seen.add(k);
     if (!wanted.has(k)) unexpected.push(position);
   }
-  const lost = [...wanted].filter(([k]) => !seen.has(k)).map(([, p]) => p);
+  const lost: DeliveryPosition[] = [];
+  const undelivered: DeliveryPosition[] = [];
+  for (const [k, position] of wanted) {
+    if (seen.has(k)) continue;
+    const last = reached.get(partitionKey(position)) ?? -Infinity;
+    (position.offset < last ? lost : undelivered).push(position);
+  }
   return {
     expected: wanted.size,
     delivered: count,
     lost,
+    undelivered,
     duplicated,
     unexpected,
   };

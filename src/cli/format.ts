@@ -117,8 +117,27 @@ export function outputStyle(
 }
 
 const RESET = "\x1b[0m";
-const paint = (code: string, text: string, color: boolean): string =>
-  color ? `\x1b[${code}m${text}${RESET}` : text;
+
+/**
+ * Wraps `text` in an ANSI SGR colour code when `color` is on.
+ *
+ * @param code The SGR parameters, e.g. `"32"` (green) or `"1;31"` (bold red).
+ * @param text The text.
+ * @param color Whether to colour (see {@linkcode useColor}).
+ * @returns The text, coloured or as it was.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { paint } from "./format.ts";
+ *
+ * assert.equal(paint("32", "ok", true), "\x1b[32mok\x1b[0m");
+ * assert.equal(paint("32", "ok", false), "ok");
+ * ```
+ */
+export function paint(code: string, text: string, color: boolean): string {
+  return color ? `\x1b[${code}m${text}${RESET}` : text;
+}
 
 /** Control characters (including ESC) never reach the terminal from event data. */
 // deno-lint-ignore no-control-regex

@@ -124,6 +124,19 @@ export function writeTextSync(output: CliOutput, text: string): void {
 }
 
 /**
+ * The width of the terminal the process runs in, for the status line.
+ *
+ * @returns The number of columns, or 80 when it is unknown.
+ */
+export function terminalColumns(): number {
+  try {
+    return Deno.consoleSize().columns || 80;
+  } catch {
+    return 80; // Not a terminal.
+  }
+}
+
+/**
  * The real process: `Deno.stdout`, `Deno.stderr`, `Deno.env`, the system
  * clock and signal listeners. A second Ctrl-C exits at once with code 130.
  *

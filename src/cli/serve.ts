@@ -6,7 +6,7 @@
 
 import { type Emulator, serveEmulator } from "../testing/emulator/server.ts";
 import { loadFixtureStreams } from "../testing/emulator/fixtures.ts";
-import type { EmulatorStreams } from "../testing/emulator/stream_set.ts";
+import { generateStreams } from "../testing/emulator/generate_streams.ts";
 import { parseCommand, parseServeArgs } from "./args.ts";
 import { findFixturesDir } from "./fixtures_dir.ts";
 import { type CliIo, writeText } from "./io.ts";
@@ -16,23 +16,27 @@ export const SERVE_HELP =
   `Run a local emulator of the Wikimedia EventStreams server.
 
 Usage:
-  eventstreams serve [--port <n>] [--hostname <addr>] [--fixtures <dir>]
+  eventstreams serve [--port <n>] [--hostname <addr>] [--fixtures <dir>] [--rate <n>]
 
 It serves every public stream the way stream.wikimedia.org does (since, Last-Event-ID,
-KafkaSSE ids, the 400/404/429 errors, :ok first, no heartbeats), from the repository's real
-fixtures (a real mediawiki.page_change.v1 capture and Wikimedia Enterprise test events)
-topped up with seeded generated events; outside a checkout, generated events only. Prints
-one line, 'EventStreams emulator listening on http://127.0.0.1:<port>', then runs until
-Ctrl-C. Point any SSE client at it, or 'eventstreams tail --base-url'.
+KafkaSSE ids, the 400/404/429 errors, :ok first, no heartbeats). The history is the
+repository's real fixtures (a real mediawiki.page_change.v1 capture and Wikimedia Enterprise
+test events) topped up with seeded generated events of 2026-09-27 (outside a checkout,
+generated events only); new generated events keep arriving live, --rate a second in each
+stream. Prints one line, 'EventStreams emulator listening on http://127.0.0.1:<port>', then
+runs until Ctrl-C. Point any SSE client at it, or 'eventstreams tail --base-url'.
 
 Options:
   --port, -p <n>        TCP port (default 8092; 0 picks a free one)
   --hostname <addr>     Interface to listen on (default 127.0.0.1, loopback only)
   --fixtures <dir>      Fixtures directory (default: the repository's fixtures/, when present)
+  --rate <n>            Live events per second in each stream (default 2; 0: history only)
 
 Examples:
   eventstreams serve
-  eventstreams serve --port 0
+  eventstreams serve --port 0 --rate 50
+  # In another terminal: new events as they arrive, or the history from 16:15 on
+  eventstreams tail recentchange --base-url http://127.0.0.1:8092 --user-agent 'my-tool/1.0 (me@example.org)'
   eventstreams tail recentchange --since 2026-09-27T16:15:00Z --base-url http://127.0.0.1:8092 \\
     --user-agent 'my-tool/1.0 (me@example.org)'
 
@@ -55,9 +59,10 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   });
   if (options === undefined) return 0;
   const dir = options.fixtures ?? await findFixturesDir();
-  const streams: EmulatorStreams | undefined = dir === undefined
-    ? undefined
+  const streams = dir === undefined
+    ? generateStreams()
     : await loadFixtureStreams(dir);
+  const names = streams.configs.map((config) => config.name);
 
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => stop = resolve);
@@ -68,6 +73,12 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       streams,
       hostname: options.hostname,
       port: options.port,
+      clock: io.clock,
+      live: options.rate === 0 ? undefined : {
+        eventsPerSecond: options.rate * names.length,
+        streams: names,
+        tickMs: 100,
+      },
     });
   } catch (error) {
     stopListening();

@@ -151,6 +151,13 @@ export interface StatusReporterOptions {
    * @default 1000
    */
   intervalMs?: number;
+  /**
+   * The terminal's width. A line redrawn in place is cut to fit one row:
+   * a line that wraps cannot be cleared.
+   *
+   * @default undefined (no limit)
+   */
+  columns?: () => number;
 }
 
 const CLEAR = "\r\x1b[2K";
@@ -232,11 +239,24 @@ export class StatusReporter {
 
   /** Call after writing to stdout: redraws the line cleared by {@linkcode beforeOutput}. */
   afterOutput(): void {
+    if (this.#options.stdoutIsTerminal) this.#redraw();
+  }
+
+  /**
+   * Writes a message line to stderr without garbling the status line: on a
+   * terminal the line is cleared first and redrawn below the message.
+   *
+   * @param text The message, without a newline.
+   */
+  note(text: string): void {
+    this.#clear();
+    this.#options.write(text + "\n");
+    this.#redraw();
+  }
+
+  #redraw(): void {
     const o = this.#options;
-    if (
-      o.stdoutIsTerminal && o.terminal && !this.#drawn && this.#line !== "" &&
-      this.#cancel
-    ) {
+    if (o.terminal && !this.#drawn && this.#line !== "" && this.#cancel) {
       o.write(this.#line);
       this.#drawn = true;
     }
@@ -255,8 +275,12 @@ export class StatusReporter {
       this.#options.clock.now(),
     );
     if (this.#options.terminal) {
-      this.#line = line;
-      this.#options.write(CLEAR + line);
+      const columns = this.#options.columns?.() ?? Infinity;
+      // At most columns - 1 characters: some terminals wrap when the last column is written.
+      this.#line = line.length < columns
+        ? line
+        : line.slice(0, Math.max(columns - 2, 0)) + "…";
+      this.#options.write(CLEAR + this.#line);
       this.#drawn = true;
     } else {
       this.#options.write(line + "\n");

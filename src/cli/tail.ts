@@ -4,10 +4,15 @@
  * @module
  */
 
-import { type EventStream, eventStream } from "../client.ts";
+import {
+  type EventStream,
+  eventStream,
+  type EventStreamErrorKind,
+} from "../client.ts";
 import { CursorError } from "../errors.ts";
 import { CheckpointError } from "../checkpoint/errors.ts";
 import type { EventStreamsEvent } from "../types.ts";
+import { checkpointed } from "../checkpoint/checkpointed.ts";
 import { FileCheckpointStore } from "../checkpoint/file_store.ts";
 import {
   CONNECTION_OPTIONS_HELP,
@@ -19,7 +24,8 @@ import {
 } from "./args.ts";
 import { selectEvents } from "./filters.ts";
 import { formatNdjson, formatPretty, outputStyle } from "./format.ts";
-import { type CliIo, writeText, writeTextSync } from "./io.ts";
+import { formatDuration } from "./duration.ts";
+import { type CliIo, terminalColumns, writeText, writeTextSync } from "./io.ts";
 import { StatusReporter } from "./status.ts";
 
 /** `eventstreams tail --help`. */
@@ -41,7 +47,8 @@ Where to start (default: now, live):
   --checkpoint-every <n>    Save after every n events (default 1: after each event, so a crash
                             repeats at most one event). Each save is an fsync (about 1 ms):
                             raise n to catch up faster; a crash then repeats up to n events
-  --checkpoint-interval <d> Also save when this long passed since the last save (e.g. 5s)
+  --checkpoint-interval <d> Also save when this long passed since the last save (e.g. 5s),
+                            checked as events are printed
 
 When to stop (default: never; Ctrl-C saves the checkpoint and exits 0):
   --max <n>                 Stop after n printed events
@@ -73,15 +80,32 @@ ${CONNECTION_OPTIONS_HELP}
   --allow-unknown-streams   Accept stream names this client does not know
 
 Examples:
+  export EVENTSTREAMS_USER_AGENT='my-tool/1.0 (me@example.org)'  # or --user-agent each time
   eventstreams tail recentchange --wiki enwiki --no-bot --namespace 0
   eventstreams tail page-create,page-delete --domain '*.wikipedia.org' --format ndjson > pages.ndjson
   eventstreams tail mediawiki.page_change.v1 --since 2h --max 1000 | jq .page.page_title
   eventstreams tail recentchange --since 1d --checkpoint rc.cursor --format ndjson >> rc.ndjson
-  eventstreams tail recentchange --base-url http://127.0.0.1:8092 --max 50
+  eventstreams tail recentchange --base-url http://127.0.0.1:8092 --max 50   # 'eventstreams serve'
 
 Exit codes: 0 done (--max reached, Ctrl-C, output closed), 1 runtime error (server refused the
 request, checkpoint unreadable, ...), 2 usage error (bad flag or value).
 `;
+
+/** Errors after which the client reconnects (the others skip one frame). */
+const RETRIED: ReadonlySet<EventStreamErrorKind> = new Set([
+  "network",
+  "http",
+  "idle-timeout",
+  "error-event",
+]);
+
+/** An error's message and, for fetch's terse `fetch failed`, its cause (e.g. `Connection refused`). */
+function describeError(error: Error): string {
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  return cause === undefined || error.message.includes(cause)
+    ? error.message
+    : `${error.message}: ${cause}`;
+}
 
 /**
  * Runs `eventstreams tail`.
@@ -128,6 +152,31 @@ async function follow(
     : (event: EventStreamsEvent) => formatPretty(event, { color });
 
   let stream: EventStream<EventStreamsEvent>;
+  let written = 0;
+  let lastEventDt: string | undefined;
+  const stderrIsTerminal = io.stderr.isTerminal();
+  const status = (options.status ?? stderrIsTerminal)
+    ? new StatusReporter({
+      write: (text) => writeTextSync(io.stderr, text),
+      sample: () => ({
+        events: written,
+        reconnects: stream.stats.reconnects,
+        cursor: stream.cursor,
+        lastEventDt,
+      }),
+      terminal: stderrIsTerminal,
+      stdoutIsTerminal,
+      clock: io.clock,
+      columns: stderrIsTerminal ? terminalColumns : undefined,
+    })
+    : undefined;
+
+  // Messages for stderr; with a status line on the terminal, they go around it.
+  const note = (text: string): void =>
+    status ? status.note(text) : writeTextSync(io.stderr, `${text}\n`);
+  /** The error that ended the last connection, told with the retry. */
+  let retryCause: string | undefined;
+
   try {
     // Names were checked above (resolveStreamName honours --allow-unknown-streams), so the
     // untyped overload is right here.
@@ -141,6 +190,20 @@ async function follow(
       filter: selectEvents(options),
       allowUnknownStreams: true,
       clock: io.clock,
+      onError: (error, context) => {
+        if (RETRIED.has(context.kind)) retryCause = describeError(error);
+        else note(`eventstreams tail: ${error.message}`); // A frame skipped.
+      },
+      // Planned reconnects (the edge's cut, maxConnectionMs) have no cause and go unsaid.
+      onRetry: ({ delayMs }) => {
+        if (retryCause === undefined) return;
+        note(
+          `eventstreams tail: ${retryCause} (reconnecting in ${
+            formatDuration(delayMs)
+          })`,
+        );
+        retryCause = undefined;
+      },
     });
   } catch (error) {
     if (error instanceof CursorError && options.cursor === undefined && store) {
@@ -153,36 +216,16 @@ async function follow(
     throw toUsageError(error);
   }
 
-  let written = 0;
-  let lastEventDt: string | undefined;
-  const showStatus = options.status ?? io.stderr.isTerminal();
-  const status = showStatus
-    ? new StatusReporter({
-      write: (text) => writeTextSync(io.stderr, text),
-      sample: () => ({
-        events: written,
-        reconnects: stream.stats.reconnects,
-        cursor: stream.cursor,
-        lastEventDt,
-      }),
-      terminal: io.stderr.isTerminal(),
-      stdoutIsTerminal,
+  // Per the checkpoint module: an event is saved when the loop asks for the next one, so
+  // after it was written (at-least-once), and a run that fails or whose output closes keeps
+  // the last event written as the resume point.
+  const events: AsyncIterable<EventStreamsEvent> = store === undefined
+    ? stream
+    : checkpointed(stream, store, {
+      every: options.checkpointEvery,
+      intervalMs: options.checkpointIntervalMs,
       clock: io.clock,
-    })
-    : undefined;
-
-  // The cursor after the last event fully written to stdout: what a checkpoint may hold.
-  let processed = cursor ?? "";
-  let saved = processed;
-  let sinceSave = 0;
-  let lastSaveAt = io.clock.now();
-  const save = async (next: string): Promise<void> => {
-    if (!store || next === "" || next === saved) return;
-    await store.save(next);
-    saved = next;
-    sinceSave = 0;
-    lastSaveAt = io.clock.now();
-  };
+    });
 
   let interrupted = false;
   const stopListening = io.onInterrupt(() => {
@@ -190,62 +233,55 @@ async function follow(
     void stream.close();
   });
   let exitCode = 0;
-  let outputClosed = false;
+  let failure: string | undefined;
+  const fail = (error: unknown): void => {
+    exitCode = 1;
+    const message = `eventstreams tail: ${(error as Error)?.message}`;
+    // A save that failed in the loop usually fails again at the end: say it once.
+    if (message !== failure) writeTextSync(io.stderr, `${message}\n`);
+    failure = message;
+  };
+  /** Stopped by --max or Ctrl-C right after writing an event: it counts as done. */
+  let stoppedAfterWrite = false;
   status?.start();
   try {
-    for await (const event of stream) {
+    for await (const event of events) {
       const line = render(event);
       status?.beforeOutput();
       try {
         await writeText(io.stdout, line);
       } catch (error) {
-        if (error instanceof Deno.errors.BrokenPipe) {
-          // The reader went away (`| head`): a normal end. This event was not written.
-          outputClosed = true;
-          break;
-        }
+        // The reader went away (`| head`): a normal end. This event was not written.
+        if (error instanceof Deno.errors.BrokenPipe) break;
         throw error;
       }
       status?.afterOutput();
-      processed = stream.cursor;
       written++;
       lastEventDt = typeof event.meta?.dt === "string"
         ? event.meta.dt
         : lastEventDt;
-      sinceSave++;
-      if (
-        sinceSave >= options.checkpointEvery ||
-        (options.checkpointIntervalMs !== undefined &&
-          io.clock.now() - lastSaveAt >= options.checkpointIntervalMs)
-      ) {
-        await save(processed);
-      }
       if (
         (options.max !== undefined && written >= options.max) || interrupted
-      ) break;
+      ) {
+        stoppedAfterWrite = true;
+        break;
+      }
     }
-    // Every event handed out was written; events the filter dropped after it are done too.
-    if (!outputClosed) processed = stream.cursor;
   } catch (error) {
-    exitCode = 1;
-    status?.stop();
-    writeTextSync(
-      io.stderr,
-      `eventstreams tail: ${(error as Error).message}\n`,
-    );
+    status?.stop(); // Clear the line before the message.
+    fail(error);
   } finally {
     stopListening();
     status?.stop();
     await stream.close();
   }
-  try {
-    await save(processed);
-  } catch (error) {
-    writeTextSync(
-      io.stderr,
-      `eventstreams tail: ${(error as Error).message}\n`,
-    );
-    exitCode = 1;
+  // checkpointed() keeps a break's last event unsaved, as it may be unprocessed; this one was written.
+  if (stoppedAfterWrite && store !== undefined) {
+    try {
+      await store.save(stream.cursor);
+    } catch (error) {
+      fail(error);
+    }
   }
   return exitCode;
 }
