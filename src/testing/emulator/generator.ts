@@ -676,7 +676,8 @@ export class EventGenerator {
     };
   }
 
-  #pageLinks(stream: string, dt: string): Record<string, unknown> {
+  /** The page fields that page-links, page-properties and revision changes share, drawn in one order. */
+  #pageHead(stream: string, dt: string) {
     const wiki = this.#wiki();
     const title = this.#title(wiki, "");
     const event: Record<string, unknown> = {
@@ -687,9 +688,14 @@ export class EventGenerator {
       page_title: title.replaceAll(" ", "_"),
       page_namespace: 0,
       page_is_redirect: false,
-      rev_id: this.#revision += this.#prng.int(1, 40),
-      performer: this.#performer(this.#user()),
     };
+    return { wiki, event };
+  }
+
+  #pageLinks(stream: string, dt: string): Record<string, unknown> {
+    const { wiki, event } = this.#pageHead(stream, dt);
+    event.rev_id = this.#revision += this.#prng.int(1, 40);
+    event.performer = this.#performer(this.#user());
     if (stream === "mediawiki.page-links-change") {
       const link = this.#title(wiki, "");
       event.added_links = [{
@@ -711,22 +717,12 @@ export class EventGenerator {
   }
 
   #revisionChange(stream: string, dt: string): Record<string, unknown> {
-    const wiki = this.#wiki();
-    const title = this.#title(wiki, "");
-    const event: Record<string, unknown> = {
-      $schema: SCHEMAS[stream],
-      meta: this.#meta(stream, dt, wiki, title),
-      database: wiki.db,
-      page_id: this.#prng.int(1, 90_000_000),
-      page_title: title.replaceAll(" ", "_"),
-      page_namespace: 0,
-      page_is_redirect: false,
-      rev_id: this.#revision - this.#prng.int(1, 1_000_000),
-      rev_timestamp: dt,
-      rev_minor_edit: false,
-      rev_len: this.#prng.int(0, 180_000),
-      performer: this.#performer({ ...this.#user(), anonymous: false }),
-    };
+    const { event } = this.#pageHead(stream, dt);
+    event.rev_id = this.#revision - this.#prng.int(1, 1_000_000);
+    event.rev_timestamp = dt;
+    event.rev_minor_edit = false;
+    event.rev_len = this.#prng.int(0, 180_000);
+    event.performer = this.#performer({ ...this.#user(), anonymous: false });
     if (stream === "mediawiki.revision-tags-change") {
       event.tags = [
         this.#prng.pick([
