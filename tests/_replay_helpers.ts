@@ -8,6 +8,7 @@ import type { EventStream } from "../src/client.ts";
 import { SseParseStream } from "../src/sse/parse_stream.ts";
 import type { SseFrame } from "../src/sse/decoder.ts";
 import type { CassetteConnection } from "../src/testing/cassette.ts";
+import type { ManualClock } from "../src/testing/manual_clock.ts";
 import type { EmulatorMessage } from "../src/testing/emulator/logs.ts";
 import type { EventStreamsEvent } from "../src/types.ts";
 
@@ -119,5 +120,23 @@ export function summary(values: readonly number[]): {
   return {
     mean: values.reduce((a, b) => a + b, 0) / values.length,
     max: Math.max(...values),
+  };
+}
+
+/**
+ * Runs out each backoff wait on `clock` as soon as the client schedules it,
+ * one after another (overlapping ticks would interleave their timers). Pass
+ * `onRetry` to the client; `await settled()` before checking the clock.
+ */
+export function backoffOnClock(clock: ManualClock): {
+  onRetry: (info: { delayMs: number }) => void;
+  settled: () => Promise<void>;
+} {
+  let ticks = Promise.resolve();
+  return {
+    onRetry: (info) => {
+      ticks = ticks.then(() => clock.tick(info.delayMs));
+    },
+    settled: () => ticks,
   };
 }

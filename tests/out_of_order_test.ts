@@ -13,7 +13,14 @@ import {
 } from "../src/testing/emulator/mod.ts";
 import { ManualClock } from "../src/testing/manual_clock.ts";
 import type { EventStreamsEvent } from "../src/types.ts";
-import { key, RC_CODFW, RC_EQIAD, take, UA } from "./_replay_helpers.ts";
+import {
+  backoffOnClock,
+  key,
+  RC_CODFW,
+  RC_EQIAD,
+  take,
+  UA,
+} from "./_replay_helpers.ts";
 
 const T0 = Date.parse("2026-09-27T16:15:00Z");
 const EQIAD_EVENTS = 48;
@@ -90,16 +97,14 @@ Deno.test("a since replay whose topics and timestamps arrive out of order delive
     ],
   });
   const clock = new ManualClock(T0 + 3_600_000);
-  let ticks = Promise.resolve();
+  const waits = backoffOnClock(clock);
   const stream = eventStream("recentchange", {
     userAgent: UA,
     baseUrl: emulator.url,
     since: T0 - 60_000,
     clock,
     backoff: { random: () => 0.5 },
-    onRetry: (info) => {
-      ticks = ticks.then(() => clock.tick(info.delayMs));
-    },
+    onRetry: waits.onRetry,
   });
   const cursors: string[] = [];
   const events: EventStreamsEvent[] = [];
@@ -108,7 +113,7 @@ Deno.test("a since replay whose topics and timestamps arrive out of order delive
     cursors.push(stream.cursor);
     if (events.length === EQIAD_EVENTS + CODFW_EVENTS) break;
   }
-  await ticks;
+  await waits.settled();
   await emulator.waitForEnd(2);
 
   // The history really is out of order: across topics and within each one.

@@ -31,6 +31,7 @@ import {
   USER_AGENT,
 } from "../scripts/record_emulator_fixture.ts";
 import {
+  backoffOnClock,
   CAPTURE_FIRST_OFFSET,
   FIXTURES,
   key,
@@ -59,7 +60,7 @@ async function replaySession(
   const clock = new ManualClock(CLOCK_START);
   const replay = replayFetch(cassette, { clock });
   // One tick at a time (ManualClock.tick is not reentrant).
-  let ticks = Promise.resolve();
+  const waits = backoffOnClock(clock);
   const stream = eventStream(options.stream, {
     userAgent: USER_AGENT,
     // Any base URL: replay compares paths, queries and Last-Event-ID.
@@ -69,9 +70,7 @@ async function replaySession(
     since: options.since,
     idleTimeoutMs: IDLE_TIMEOUT_MS,
     backoff: { random: () => 0.5 },
-    onRetry: (info) => {
-      ticks = ticks.then(() => clock.tick(info.delayMs));
-    },
+    onRetry: waits.onRetry,
   });
   const events: EventStreamsEvent[] = [];
   const cursors: string[] = [];
@@ -80,7 +79,7 @@ async function replaySession(
     cursors.push(stream.cursor);
     if (events.length === options.events) break;
   }
-  await ticks;
+  await waits.settled();
   // Every recorded connection was requested, and every request matched.
   replay.assertDone();
   assert.equal(clock.pendingTimers, 0, "timers left behind");
