@@ -746,6 +746,8 @@ function untilAborted(
 ): Promise<Response> {
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
+    // Aborted while fetch() was being called (a close() from inside it).
+    if (signal.aborted) onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then((response) => {
       // A fetch that ignored the signal answered late: release its body.

@@ -91,7 +91,7 @@ export function mayHaveString(
     const json = JSON.stringify(value); // The server writes strings as JSON.stringify does.
     return escapeRegExp(suffix ? json.slice(1) : json);
   });
-  return mayMatch(new RegExp(tokens.join("|"), "i"));
+  return mayMatch(tokens.join("|"), "i");
 }
 
 /**
@@ -115,13 +115,13 @@ export function mayHaveLiteral(
   values: readonly (number | boolean)[],
 ): (text: string) => boolean {
   const tokens = values.map((value) => escapeRegExp(JSON.stringify(value)));
-  return mayMatch(
-    new RegExp(`(?<![\\w.+-])(?:${tokens.join("|")})(?![\\w.])`),
-  );
+  return mayMatch(`(?<![\\w.+-])(?:${tokens.join("|")})(?![\\w.])`, "");
 }
 
-function mayMatch(pattern: RegExp): (text: string) => boolean {
-  return (text) => pattern.test(text) || text.includes("\\u");
+/** One scan: the pattern, or a `\u` escape (which may spell it). */
+function mayMatch(pattern: string, flags: string): (text: string) => boolean {
+  const regexp = new RegExp(`${pattern}|\\\\u`, flags);
+  return (text) => regexp.test(text);
 }
 
 function escapeRegExp(text: string): string {
