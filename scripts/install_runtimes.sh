@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs, when missing, what the runtime tests (tests/npm_package_test.ts,
 # tests/browser_test.ts) run: Debian's chromium and firefox-esr, and from the
-# npm registry TypeScript, @types/node, Bun and puppeteer-core into
+# npm registry TypeScript, @types/node and Bun into
 # $EVENTSTREAMS_RUNTIMES_DIR (default ~/.cache/eventstreams-runtimes).
+# (puppeteer-core, which drives the browsers, comes through Deno's npm: import.)
 # Node.js itself must already be there (CI has it). Safe to run again: it
 # installs nothing that is present.
 set -euo pipefail
 dir="${EVENTSTREAMS_RUNTIMES_DIR:-${HOME}/.cache/eventstreams-runtimes}"
-packages=(typescript@5.9.3 @types/node@20 bun@1.4.5 puppeteer-core@25.16.0)
+packages=(typescript@5.9.3 @types/node@20 bun@1.4.5)
 
 missing_debs=()
 command -v chromium >/dev/null 2>&1 || missing_debs+=(chromium)

@@ -5,8 +5,8 @@
  *
  * The tools come from `scripts/install_runtimes.sh` (`.ci/run` calls it):
  * Debian's `chromium` and `firefox-esr`, and from the npm registry, into
- * {@linkcode RUNTIMES_DIR}, TypeScript, `@types/node`, Bun and
- * `puppeteer-core`. Tests never install anything themselves.
+ * {@linkcode RUNTIMES_DIR}, TypeScript, `@types/node` and Bun. Tests never
+ * install anything themselves (puppeteer-core is a Deno `npm:` import).
  */
 import { buildNpm } from "../scripts/build_npm.ts";
 import {

@@ -1,0 +1,194 @@
+/**
+ * The bundled core in real headless browsers (Debian's Chromium, and
+ * Firefox ESR over WebDriver BiDi), driven by puppeteer-core, no browser
+ * download. The page comes from one loopback origin and the emulator from
+ * another, so every request is cross-origin and meets the server's CORS
+ * rules (only `accept, x-requested-with, content-type` allowed as request
+ * headers): the client must send only CORS-safelisted headers, resume
+ * without `Last-Event-ID`, and still hand over every event exactly once,
+ * through cuts and a zombie connection, and on the quiet-partition case.
+ */
+import assert from "node:assert/strict";
+import puppeteer, { type Browser } from "npm:puppeteer-core@25.16.0";
+import { serveEmulator } from "../src/testing/emulator/mod.ts";
+import {
+  assertExactlyOnce,
+  type ConsumerReport,
+  cutAndStallCase,
+  quietPartitionCase,
+  type RuntimeCase,
+  tool,
+} from "./_runtimes.ts";
+
+const root = new URL("../", import.meta.url);
+
+/** What the page runs: `consume(options)` resolves with a report, never rejects. */
+const PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>eventstreams in a browser</title>
+<script type="module">
+import { eventStream } from "./eventstreams.js";
+globalThis.consume = async ({ baseUrl, request, since, want }) => {
+  const errors = [];
+  const stream = eventStream(request, {
+    userAgent: "eventstreams-browser-test/1.0 (https://example.org/test; test@example.org)",
+    baseUrl,
+    since,
+    idleTimeoutMs: 1000,
+    backoff: { initialMs: 10, maxMs: 100 },
+    onError: (error) => errors.push(error.message),
+  });
+  const keys = [];
+  let failure;
+  const hang = setTimeout(() => stream.close(), 30000);
+  try {
+    for await (const event of stream) {
+      const { topic, partition, offset } = event.meta;
+      keys.push(topic + "/" + partition + "/" + offset);
+      if (keys.length === want) break;
+    }
+  } catch (error) {
+    failure = String(error && error.message || error);
+  } finally {
+    clearTimeout(hang);
+  }
+  const { events, duplicates, connections } = stream.stats;
+  return {
+    runtime: navigator.userAgent, keys, stats: { events, duplicates, connections },
+    cursor: stream.cursor, errors: errors.slice(0, 5), failure,
+  };
+};
+</script>
+`;
+
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+async function bundle(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--format", "esm", "--platform", "browser", "mod.ts"],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(
+    out.code,
+    0,
+    `deno bundle failed: ${new TextDecoder().decode(out.stderr)}`,
+  );
+  return new TextDecoder().decode(out.stdout);
+}
+
+interface BrowserReport extends ConsumerReport {
+  errors: string[];
+  failure?: string;
+}
+
+Deno.test("the bundled core in headless Chromium and Firefox, cross-origin, hands over every event exactly once", async (t) => {
+  const script = await bundle();
+  // The page's origin: 127.0.0.1 on its own port; the emulator has another.
+  await using site = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen() {},
+  }, (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/") {
+      return new Response(PAGE, { headers: { "content-type": "text/html" } });
+    }
+    if (path === "/eventstreams.js") {
+      return new Response(script, {
+        headers: { "content-type": "text/javascript" },
+      });
+    }
+    return new Response("not found", { status: 404 });
+  });
+  const pageUrl = `http://127.0.0.1:${site.addr.port}/`;
+  const profiles = await Deno.makeTempDir({ prefix: "eventstreams_browsers_" });
+  const cases = [await cutAndStallCase(), quietPartitionCase()];
+  const browsers = [
+    {
+      name: "Chromium",
+      launch: () =>
+        puppeteer.launch({
+          browser: "chrome",
+          executablePath: tool("/usr/bin/chromium", "Chromium"),
+          headless: true,
+          args: CHROMIUM_ARGS,
+          userDataDir: Deno.makeTempDirSync({ dir: profiles }),
+        }),
+    },
+    {
+      name: "Firefox",
+      launch: () =>
+        puppeteer.launch({
+          browser: "firefox",
+          executablePath: tool("/usr/bin/firefox-esr", "Firefox ESR"),
+          headless: true,
+          userDataDir: Deno.makeTempDirSync({ dir: profiles }),
+        }),
+    },
+  ];
+  try {
+    for (const { name, launch } of browsers) {
+      let browser: Browser | undefined;
+      try {
+        browser = await launch();
+        const page = await browser.newPage();
+        await page.goto(pageUrl);
+        for (const testCase of cases) {
+          await t.step(`${name}: ${testCase.name}, ${testCase.expected.length} events`, async () => {
+            const report = await runCase(page, testCase);
+            console.log(assertExactlyOnce(testCase, report));
+          });
+        }
+      } finally {
+        await browser?.close();
+      }
+    }
+  } finally {
+    await Deno.remove(profiles, { recursive: true });
+  }
+});
+
+async function runCase(
+  page: import("npm:puppeteer-core@25.16.0").Page,
+  testCase: RuntimeCase,
+): Promise<BrowserReport> {
+  await using emulator = serveEmulator({
+    streams: testCase.streams,
+    faults: testCase.faults,
+  });
+  const report = await page.evaluate(
+    // deno-lint-ignore no-explicit-any
+    (options) => (globalThis as any).consume(options),
+    {
+      baseUrl: emulator.url,
+      request: testCase.request,
+      since: testCase.since,
+      want: testCase.expected.length,
+    },
+  ) as BrowserReport;
+  const context = `${report.runtime}: ${report.failure ?? "no failure"}; ` +
+    `errors: ${report.errors.join(" | ")}`;
+  assert.equal(report.failure, undefined, context);
+  // Only CORS-safelisted headers left the page: nothing needed a preflight.
+  for (const connection of emulator.connections) {
+    assert.equal(connection.headers["last-event-id"], undefined, context);
+    assert.equal(connection.headers["api-user-agent"], undefined, context);
+    assert.doesNotMatch(
+      connection.headers["user-agent"] ?? "",
+      /eventstreams/,
+      context,
+    );
+  }
+  assert.equal(report.stats.connections, emulator.connections.length);
+  return report;
+}
