@@ -73,7 +73,15 @@ const CHROMIUM_ARGS = [
 
 async function bundle(): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--format", "esm", "--platform", "browser", "mod.ts"],
+    args: [
+      "bundle",
+      "--quiet",
+      "--format",
+      "esm",
+      "--platform",
+      "browser",
+      "mod.ts",
+    ],
     cwd: root,
     stdout: "piped",
     stderr: "piped",
@@ -144,10 +152,13 @@ Deno.test("the bundled core in headless Chromium and Firefox, cross-origin, hand
         const page = await browser.newPage();
         await page.goto(pageUrl);
         for (const testCase of cases) {
-          await t.step(`${name}: ${testCase.name}, ${testCase.expected.length} events`, async () => {
-            const report = await runCase(page, testCase);
-            console.log(assertExactlyOnce(testCase, report));
-          });
+          await t.step(
+            `${name}: ${testCase.name}, ${testCase.expected.length} events`,
+            async () => {
+              const report = await runCase(page, testCase);
+              console.log(assertExactlyOnce(testCase, report));
+            },
+          );
         }
       } finally {
         await browser?.close();

@@ -132,6 +132,8 @@ const CORE = [
   "src/sse",
   "src/cursor.ts",
   "src/client.ts",
+  "src/browser_resume.ts",
+  "src/_browser.ts",
   "src/backoff.ts",
   "src/dedupe.ts",
   "src/filter.ts",

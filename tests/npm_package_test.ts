@@ -106,12 +106,19 @@ Deno.test("the packed npm package type-checks without the DOM lib and reads ever
     const tsc = tool("node_modules/typescript/bin/tsc", "TypeScript");
     const node = await systemNode();
 
-    await t.step("tsc --noEmit passes (strict, nodenext, no DOM lib, skipLibCheck false)", async () => {
-      const check = await runProcess(node, [tsc, "--noEmit", "-p", "."], {
-        cwd: project,
-      });
-      assert.equal(check.code, 0, `tsc failed:\n${check.stdout}${check.stderr}`);
-    });
+    await t.step(
+      "tsc --noEmit passes (strict, nodenext, no DOM lib, skipLibCheck false)",
+      async () => {
+        const check = await runProcess(node, [tsc, "--noEmit", "-p", "."], {
+          cwd: project,
+        });
+        assert.equal(
+          check.code,
+          0,
+          `tsc failed:\n${check.stdout}${check.stderr}`,
+        );
+      },
+    );
 
     const runs: [string, string, string[]][] = [
       ["Node", node, ["out/consumer.js"]],
@@ -120,22 +127,29 @@ Deno.test("the packed npm package type-checks without the DOM lib and reads ever
     const emit = await runProcess(node, [tsc, "-p", "."], { cwd: project });
     assert.equal(emit.code, 0, `tsc failed:\n${emit.stdout}${emit.stderr}`);
     for (const [name, binary, args] of runs) {
-      await t.step(`${name} reads all ${testCase.expected.length} events once through two cuts and a zombie`, async () => {
-        const before = emulator.connections.length;
-        emulator.setFaults(testCase.faults); // a list starts over at the next request
-        const run = await runProcess(binary, [
-          ...args,
-          emulator.url,
-          testCase.since,
-          String(testCase.expected.length),
-        ], { cwd: project });
-        assert.equal(run.code, 0, `${name} failed:\n${run.stderr}${run.stdout}`);
-        const report: ConsumerReport = JSON.parse(run.stdout);
-        assert.match(report.runtime, new RegExp(`^${name} `));
-        console.log(assertExactlyOnce(testCase, report));
-        assert.equal(report.stats.connections, 4);
-        assert.equal(emulator.connections.length - before, 4);
-      });
+      await t.step(
+        `${name} reads all ${testCase.expected.length} events once through two cuts and a zombie`,
+        async () => {
+          const before = emulator.connections.length;
+          emulator.setFaults(testCase.faults); // a list starts over at the next request
+          const run = await runProcess(binary, [
+            ...args,
+            emulator.url,
+            testCase.since,
+            String(testCase.expected.length),
+          ], { cwd: project });
+          assert.equal(
+            run.code,
+            0,
+            `${name} failed:\n${run.stderr}${run.stdout}`,
+          );
+          const report: ConsumerReport = JSON.parse(run.stdout);
+          assert.match(report.runtime, new RegExp(`^${name} `));
+          console.log(assertExactlyOnce(testCase, report));
+          assert.equal(report.stats.connections, 4);
+          assert.equal(emulator.connections.length - before, 4);
+        },
+      );
     }
   } finally {
     await Deno.remove(project, { recursive: true });
