@@ -353,3 +353,54 @@ Deno.test("checkpointed: rejects a non-positive every", () => {
     },
   );
 });
+
+/** An eventStream() stand-in whose filter drops everything: the cursor moves, nothing is handed out. */
+function droppingSource(clock: ManualClock) {
+  let offset = 0;
+  let closed = false;
+  let wake = () => {};
+  return {
+    get cursor() {
+      return offset === 0 ? "" : cursorAt(offset);
+    },
+    /** The stream consumes (and drops) `count` events. */
+    consume(count: number) {
+      offset += count;
+    },
+    close() {
+      closed = true;
+      wake();
+    },
+    // deno-lint-ignore require-yield
+    async *[Symbol.asyncIterator](): AsyncGenerator<never> {
+      while (!closed) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          clock.setTimeout(resolve, 1_000);
+        });
+      }
+    },
+  };
+}
+
+Deno.test("checkpointed saves a cursor that moved past dropped events, though no event was handed out: at its interval and on close", async () => {
+  const clock = new ManualClock(0);
+  const source = droppingSource(clock);
+  const store = new MemoryCheckpointStore();
+  const done = Array.fromAsync(
+    checkpointed(source, store, { intervalMs: 5_000, clock }),
+  );
+  source.consume(200);
+  await clock.tick(5_000);
+  assert.equal(await store.load(), cursorAt(200), "saved at the interval");
+  source.consume(50);
+  await clock.tick(4_999);
+  assert.equal(await store.load(), cursorAt(200));
+  await clock.tick(1);
+  assert.equal(await store.load(), cursorAt(250));
+  source.consume(1);
+  source.close();
+  assert.deepEqual(await done, []);
+  assert.equal(await store.load(), cursorAt(251), "saved on close");
+  assert.equal(clock.pendingTimers, 1, "only the source's own timer is left");
+});

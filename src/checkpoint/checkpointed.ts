@@ -37,7 +37,10 @@ import type { CheckpointStore } from "./store.ts";
  * ```
  */
 export interface CheckpointSource<E> extends AsyncIterable<E> {
-  /** The `Last-Event-ID` after the last event handed out (`""` before any). */
+  /**
+   * The `Last-Event-ID` after every event consumed: the last one handed out
+   * and any the stream dropped since (`""` before any).
+   */
   readonly cursor: string;
 }
 
@@ -78,9 +81,10 @@ export interface CheckpointedOptions {
    */
   every?: number;
   /**
-   * Also save when this many milliseconds passed since the last save, checked
-   * when an event finishes processing (there is no background timer).
-   * `undefined` means no time trigger.
+   * Also save when this many milliseconds passed since the last save: when
+   * an event finishes processing, and while waiting for the next one (the
+   * cursor also moves past events the stream drops, a filter's rejects for
+   * instance, with no event handed out). `undefined` means no time trigger.
    *
    * @default undefined
    */
@@ -110,7 +114,9 @@ export interface CheckpointedOptions {
  * cursor is the one from *before* the last event handed out, because that
  * event may not have been processed. If it was (for example you `break`
  * after handling it), call `store.save(stream.cursor)` after the loop.
- * When the stream ends by itself, the final cursor is saved.
+ * When the stream ends by itself, or is closed while the loop waits for the
+ * next event, the final cursor is saved: it covers the events the stream
+ * dropped after the last one handed out.
  *
  * @param stream An `EventStream` (anything iterable with a `cursor`).
  * @param store Where to save the cursor.
@@ -175,18 +181,50 @@ async function* run<E>(
   let completed = stream.cursor;
   let unsaved = 0;
   let lastSaveAt = clock.now();
+  /** The loop waits for the next event: every event handed out is processed. */
+  let waiting = false;
   let finished = false;
-  const save = async (cursor: string): Promise<void> => {
-    if (cursor === "" || cursor === saved) return;
-    await store.save(cursor);
-    saved = cursor;
-    unsaved = 0;
-    lastSaveAt = clock.now();
+  /** Saves run one at a time: the interval's and the loop's. */
+  let saving: Promise<void> = Promise.resolve();
+  let failure: { error: unknown } | undefined;
+  const save = (cursor: string): Promise<void> =>
+    saving = saving.then(async () => {
+      if (cursor === "" || cursor === saved) return;
+      await store.save(cursor);
+      saved = cursor;
+      unsaved = 0;
+      lastSaveAt = clock.now();
+    });
+  /** While waiting for an event, saves what the stream consumed meanwhile. */
+  const saveWhileWaiting = (): () => void => {
+    if (intervalMs === undefined) return () => {};
+    let cancel = () => {};
+    const due = () => {
+      save(stream.cursor).catch((error) => failure ??= { error });
+      cancel = clock.setTimeout(due, Math.max(intervalMs, 1));
+    };
+    cancel = clock.setTimeout(
+      due,
+      Math.max(0, intervalMs - (clock.now() - lastSaveAt)),
+    );
+    return () => cancel();
   };
+  const iterator = stream[Symbol.asyncIterator]();
   try {
-    for await (const event of stream) {
+    while (true) {
+      waiting = true;
+      const stopTimer = saveWhileWaiting();
+      let result: IteratorResult<E>;
+      try {
+        result = await iterator.next();
+      } finally {
+        stopTimer();
+      }
+      if (failure) throw failure.error;
+      if (result.done) break;
+      waiting = false;
       const cursor = stream.cursor;
-      yield event;
+      yield result.value;
       // The consumer asked for the next event: this one is processed.
       completed = cursor;
       unsaved++;
@@ -199,7 +237,9 @@ async function* run<E>(
     }
     finished = true;
   } finally {
-    // At the stream's own end every event was processed (and filtered ones count too).
-    await save(finished ? stream.cursor : completed);
+    if (!finished) await iterator.return?.();
+    // At the stream's end, or stopped while waiting, every event handed out
+    // was processed, and the cursor covers the dropped ones too.
+    await save(finished || waiting ? stream.cursor : completed);
   }
 }
