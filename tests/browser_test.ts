@@ -58,6 +58,23 @@ globalThis.consume = async ({ baseUrl, request, since, want }) => {
     cursor: stream.cursor, errors: errors.slice(0, 5), failure,
   };
 };
+globalThis.refusals = async (baseUrl) => {
+  const userAgent = "eventstreams-browser-test/1.0 (https://example.org/test; test@example.org)";
+  let unsafe;
+  try {
+    eventStream("recentchange", { userAgent, baseUrl, headers: { "Api-User-Agent": userAgent } });
+  } catch (error) {
+    unsafe = error.name + ": " + error.message;
+  }
+  const stream = eventStream("recentchange", { userAgent, baseUrl, backoff: { initialMs: 10, maxMs: 50 } });
+  let refused;
+  try {
+    for await (const _ of stream) break;
+  } catch (error) {
+    refused = { name: error.name, message: error.message, attempts: error.attempts };
+  }
+  return { unsafe, refused, stats: stream.stats };
+};
 </script>
 `;
 
@@ -151,6 +168,12 @@ Deno.test("the bundled core in headless Chromium and Firefox, cross-origin, hand
         browser = await launch();
         const page = await browser.newPage();
         await page.goto(pageUrl);
+        await t.step(
+          `${name}: a server without CORS headers ends the stream with an error; Api-User-Agent is refused`,
+          async () => {
+            await refusals(page);
+          },
+        );
         for (const testCase of cases) {
           await t.step(
             `${name}: ${testCase.name}, ${testCase.expected.length} events`,
@@ -168,6 +191,47 @@ Deno.test("the bundled core in headless Chromium and Firefox, cross-origin, hand
     await Deno.remove(profiles, { recursive: true });
   }
 });
+
+/** A server that answers like EventStreams but sends no CORS headers: the browser refuses every answer. */
+async function refusals(
+  page: import("npm:puppeteer-core@25.16.0").Page,
+): Promise<void> {
+  let requests = 0;
+  await using closed = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen() {},
+  }, () => {
+    requests++;
+    return new Response(":ok\n\n", {
+      headers: { "content-type": "text/event-stream" },
+    });
+  });
+  const baseUrl = `http://127.0.0.1:${closed.addr.port}`;
+  const result = await page.evaluate(
+    // deno-lint-ignore no-explicit-any
+    (url) => (globalThis as any).refusals(url),
+    baseUrl,
+  ) as {
+    unsafe?: string;
+    refused?: { name: string; message: string; attempts: number };
+    stats: { connections: number };
+  };
+  assert.match(
+    result.unsafe ?? "",
+    /^TypeError: Cannot send header 'api-user-agent' from a browser: EventStreams allows only accept, x-requested-with and content-type/,
+  );
+  assert.equal(result.refused?.name, "EventStreamsRefusedError");
+  assert.equal(result.refused?.attempts, 4);
+  assert.match(
+    result.refused.message,
+    new RegExp(
+      `^Cannot connect to ${baseUrl}/v2/stream/mediawiki.recentchange\\?since=\\S+ from this page: the browser refused all 4 requests before any event`,
+    ),
+  );
+  assert.equal(result.stats.connections, 0);
+  assert.equal(requests, 4); // A simple request reaches the server; the browser hides the answer.
+}
 
 async function runCase(
   page: import("npm:puppeteer-core@25.16.0").Page,
