@@ -2,7 +2,8 @@
  * BrowserResume: the `since` of each browser request and the check of each
  * connection's start, table-driven, then a model of the server (Kafka's
  * offsets-for-times, frames in timestamp order, a cut every N frames) that
- * shows the replay stays bounded on the quiet-partition case of issue 11.
+ * shows the replay stays bounded on the quiet-partition case of issue 11,
+ * and ResumePoint's `bySince` mode that puts it in the client.
  */
 import assert from "node:assert/strict";
 import {
@@ -10,6 +11,8 @@ import {
   type PartitionOffset,
   type ResumeVerdict,
 } from "../src/browser_resume.ts";
+import { Cursor } from "../src/cursor.ts";
+import { ResumePoint } from "../src/resume_point.ts";
 
 const T = (minute: number, second = 0) =>
   Date.UTC(2026, 8, 27, 16, minute, second);
@@ -373,5 +376,96 @@ Deno.test("BrowserResume: a partition the cut left behind is repaired, not skipp
     connections: 5,
     repeats: 28,
     gaps: 1,
+  });
+});
+
+// ---------------------------------------------------------------------------
+// ResumePoint with bySince: what the client asks for in a browser.
+// ---------------------------------------------------------------------------
+
+const RC = ["mediawiki.recentchange"];
+const EQIAD = "eqiad.mediawiki.recentchange";
+const CODFW = "codfw.mediawiki.recentchange";
+
+Deno.test("ResumePoint bySince: requests never carry Last-Event-ID, and the since follows the consumed events", () => {
+  const point = new ResumePoint({ streams: RC, sinceMs: T(0), bySince: true });
+  assert.deepEqual(point.request(T(5)), {
+    lastEventId: undefined,
+    sinceMs: T(0),
+  });
+  const id = JSON.stringify([
+    { topic: EQIAD, partition: 0, timestamp: T(1) + 1 },
+    { topic: CODFW, partition: 0, offset: 40 },
+  ]);
+  const meta = { topic: EQIAD, partition: 0, offset: 7, dt: iso(T(1)) };
+  assert.equal(point.observeId(id, meta), undefined);
+  assert.ok(point.admits(meta) && !point.covers(meta));
+  point.advance(meta);
+  // The cursor is still a valid Last-Event-ID for the server: no entry mixes offset and timestamp.
+  assert.equal(
+    point.text,
+    `[{"topic":"${EQIAD}","partition":0,"offset":8},{"topic":"${CODFW}","partition":0,"offset":40}]`,
+  );
+  assert.deepEqual(point.request(T(6)), {
+    lastEventId: undefined,
+    sinceMs: T(1),
+  });
+  assert.equal(point.gap, false);
+});
+
+Deno.test("ResumePoint bySince: a start past the cursor marks the connection as a gap until the next request", () => {
+  const point = new ResumePoint({ streams: RC, sinceMs: T(0), bySince: true });
+  point.request(T(5));
+  const first = { topic: CODFW, partition: 0, offset: 3, dt: iso(T(0)) };
+  point.observeId(
+    JSON.stringify([
+      { topic: EQIAD, partition: 0, offset: 100 },
+      { topic: CODFW, partition: 0, timestamp: T(0) + 1 },
+    ]),
+    first,
+  );
+  assert.ok(point.admits(first));
+  point.advance(first);
+  const busy = { topic: EQIAD, partition: 0, offset: 100, dt: iso(T(30)) };
+  assert.ok(point.admits(busy));
+  point.advance(busy);
+  assert.equal(point.request(T(31)).sinceMs, T(30));
+  // codfw's start at T(30) is past its cursor (4): events 4 and 5 would be skipped.
+  point.observeId(
+    JSON.stringify([
+      { topic: EQIAD, partition: 0, offset: 100 },
+      { topic: CODFW, partition: 0, offset: 6 },
+    ]),
+  );
+  assert.equal(point.gap, true);
+  assert.equal(point.request(T(32)).sinceMs, T(0));
+  assert.equal(point.gap, false);
+});
+
+Deno.test("ResumePoint bySince: a cursor with offsets needs since, and then starts at the earliest time it has", () => {
+  const cursor = () =>
+    Cursor.parse(JSON.stringify([
+      { topic: EQIAD, partition: 0, offset: 8 },
+      { topic: CODFW, partition: 0, timestamp: T(20) },
+    ]));
+  assert.throws(
+    () => new ResumePoint({ streams: RC, cursor: cursor(), bySince: true }),
+    {
+      name: "TypeError",
+      message:
+        `Cannot resume from cursor entry '{"topic":"${EQIAD}","partition":0,"offset":8}' without Last-Event-ID ` +
+        "(a browser cannot send it): the client resumes by time there, and an offset says none; " +
+        "pass since too, a time at or before the cursor's last events (repeats are dropped)",
+    },
+  );
+  const late = new ResumePoint({
+    streams: RC,
+    cursor: cursor(),
+    sinceMs: T(30),
+    bySince: true,
+  });
+  assert.deepEqual(late.request(T(40)), {
+    lastEventId: undefined,
+    sinceMs: T(20),
   });
 });
