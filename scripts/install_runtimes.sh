@@ -7,7 +7,7 @@
 # Node.js itself must already be there (CI has it). Safe to run again: it
 # installs nothing that is present.
 set -euo pipefail
-dir="${EVENTSTREAMS_RUNTIMES_DIR:-${HOME}/.cache/eventstreams-runtimes}"
+dir="${EVENTSTREAMS_RUNTIMES_DIR:-${HOME:-/root}/.cache/eventstreams-runtimes}"
 packages=(typescript@5.9.3 @types/node@20 bun@1.4.5)
 
 missing_debs=()
@@ -17,7 +17,7 @@ if [ ${#missing_debs[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing_debs[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing_debs[@]}" >/dev/null
 fi
 
 stamp="${dir}/installed.txt"
