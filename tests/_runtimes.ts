@@ -16,6 +16,7 @@ import {
 } from "../src/testing/emulator/mod.ts";
 import type { EmulatorFaultScript } from "../src/testing/emulator/faults.ts";
 import { runProcess } from "./_helpers.ts";
+import { appendRecentChange } from "./_replay_helpers.ts";
 
 /** Where `scripts/install_runtimes.sh` installs the npm-side tools. */
 export const RUNTIMES_DIR: string = Deno.env.get("EVENTSTREAMS_RUNTIMES_DIR") ??
@@ -55,6 +56,36 @@ export async function systemNode(): Promise<string> {
   throw new Error(
     "Cannot find Node.js (node) on this machine: install Node 20+ (CI has it)",
   );
+}
+
+/**
+ * The core as one ESM file for any runtime: `deno bundle --platform browser
+ * mod.ts`.
+ *
+ * @returns The bundle's code.
+ * @throws {Error} With deno's output when bundling fails.
+ */
+export async function bundleCore(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--format",
+      "esm",
+      "--platform",
+      "browser",
+      "mod.ts",
+    ],
+    cwd: new URL("../", import.meta.url),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(
+      `deno bundle failed: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout);
 }
 
 let packed: Promise<string> | undefined;
@@ -164,24 +195,14 @@ export function quietPartitionCase(): RuntimeCase {
     topic: "codfw.mediawiki.recentchange",
     baseOffset: 118094503,
   });
-  const append = (log: TopicPartitionLog, n: number, timestamp: number) =>
-    log.append({
-      $schema: "/mediawiki/recentchange/1.0.0",
-      meta: {
-        dt: new Date(timestamp).toISOString(),
-        id: `00000000-0000-4000-8000-${
-          String(log === eqiad ? n : 1000 + n).padStart(12, "0")
-        }`,
-        domain: "en.wikipedia.org",
-        stream: "mediawiki.recentchange",
-      },
-      type: "edit",
-      title: `${log.topic.slice(0, 5)} ${n}`,
-    }, { timestamp });
-  append(codfw, 0, QUIET_START);
+  appendRecentChange(codfw, 1000, QUIET_START);
   for (let i = 0; i < 300; i++) {
     // Second precision, like recentchange: pairs of events share a timestamp.
-    append(eqiad, i, QUIET_START + 10_000 + Math.floor(i / 2) * 24_000);
+    appendRecentChange(
+      eqiad,
+      i,
+      QUIET_START + 10_000 + Math.floor(i / 2) * 24_000,
+    );
   }
   const streams = new EmulatorStreams({
     configs: [{

@@ -13,14 +13,13 @@ import puppeteer, { type Browser } from "npm:puppeteer-core@25.16.0";
 import { serveEmulator } from "../src/testing/emulator/mod.ts";
 import {
   assertExactlyOnce,
+  bundleCore,
   type ConsumerReport,
   cutAndStallCase,
   quietPartitionCase,
   type RuntimeCase,
   tool,
 } from "./_runtimes.ts";
-
-const root = new URL("../", import.meta.url);
 
 /** What the page runs: `consume(options)` resolves with a report, never rejects. */
 const PAGE = `<!doctype html>
@@ -88,36 +87,13 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-async function bundle(): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      "--format",
-      "esm",
-      "--platform",
-      "browser",
-      "mod.ts",
-    ],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(
-    out.code,
-    0,
-    `deno bundle failed: ${new TextDecoder().decode(out.stderr)}`,
-  );
-  return new TextDecoder().decode(out.stdout);
-}
-
 interface BrowserReport extends ConsumerReport {
   errors: string[];
   failure?: string;
 }
 
 Deno.test("the bundled core in headless Chromium and Firefox, cross-origin, hands over every event exactly once", async (t) => {
-  const script = await bundle();
+  const script = await bundleCore();
   // The page's origin: 127.0.0.1 on its own port; the emulator has another.
   await using site = Deno.serve({
     hostname: "127.0.0.1",

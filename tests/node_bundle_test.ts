@@ -6,7 +6,7 @@
  * `node:` out of the core.
  */
 import assert from "node:assert/strict";
-import { systemNode } from "./_runtimes.ts";
+import { bundleCore, systemNode } from "./_runtimes.ts";
 
 const root = new URL("../", import.meta.url);
 
@@ -70,27 +70,7 @@ setTimeout(() => {
 Deno.test("a deno bundle of mod.ts runs on Node and consumes a scripted stream", async () => {
   const dir = await Deno.makeTempDir({ prefix: "eventstreams_bundle_" });
   try {
-    const bundle = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "bundle",
-        "--quiet",
-        "--format",
-        "esm",
-        "--platform",
-        "browser",
-        "-o",
-        `${dir}/eventstreams.mjs`,
-        "mod.ts",
-      ],
-      cwd: root,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(
-      bundle.code,
-      0,
-      `deno bundle failed: ${new TextDecoder().decode(bundle.stderr)}`,
-    );
+    await Deno.writeTextFile(`${dir}/eventstreams.mjs`, await bundleCore());
     await Deno.writeTextFile(`${dir}/main.mjs`, NODE_SCRIPT);
     const run = await new Deno.Command(await systemNode(), {
       args: ["main.mjs"],
