@@ -32,6 +32,14 @@
  *   first event retries from the first request's time; a cursor lacking
  *   topics of the requested streams gets them added (reported to `onError`
  *   as `"missing-topics"`).
+ * - In a browser (detected, not an option): only CORS-safelisted headers go
+ *   out (no `User-Agent`, no `Last-Event-ID`: the server's CORS preflight
+ *   refuses them), each request resumes by a `since` that
+ *   {@linkcode BrowserResume} chooses, the cursor dropping what comes twice,
+ *   and a connection that turns out to skip events is dropped and resumed
+ *   earlier (`"resume-gap"`). Requests failing before any response, again
+ *   and again before any event, end the iteration with
+ *   {@linkcode EventStreamsRefusedError} instead of retrying in silence.
  * - Dedupe: events below the cursor and `meta.id`s seen recently are dropped.
  *   Every consumed event (handed over, duplicate, canary or filtered) moves
  *   the caller's {@linkcode EventStream.cursor}.
@@ -51,7 +59,7 @@
  */
 import { Backoff, type BackoffHint, parseRetryAfter } from "./backoff.ts";
 import { sleep } from "./clock.ts";
-import { EventStreamsHttpError } from "./errors.ts";
+import { EventStreamsHttpError, EventStreamsRefusedError } from "./errors.ts";
 import { DedupeWindow } from "./dedupe.ts";
 import {
   type Config,
@@ -84,6 +92,8 @@ export type {
 
 /** How much of an unexpected response body an error carries. */
 const EXCERPT_BYTES = 4096;
+/** In a browser, this many network failures in a row before any event end the iteration. */
+const BROWSER_REFUSALS = 4;
 
 /**
  * A live stream of events: iterate it with `for await`, read its resume
@@ -238,6 +248,8 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
   #generator: AsyncGenerator<E, void, undefined>;
   /** How many events moved the cursor (progress, and the backoff's health check). */
   #advances = 0;
+  /** Requests in a row that failed before any response, in a browser, before any event. */
+  #refusals = 0;
   #seen: DedupeWindow | undefined;
   #stats: EventStreamStats = {
     events: 0,
@@ -270,6 +282,7 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       streams: config.streams,
       cursor: config.cursor,
       sinceMs: config.sinceMs,
+      bySince: config.browser,
     });
     this.#watchdog = new IdleWatchdog({
       ceilingMs: config.idleTimeoutMs,
@@ -416,10 +429,12 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
           request.signal,
         );
       } catch (error) {
+        if (reason === undefined) this.#browserRefusal(url, error);
         return ended("network", error);
       } finally {
         disarm();
       }
+      this.#refusals = 0;
       reader = response.body?.getReader();
       const type = response.headers.get("content-type") ?? "";
       if (response.status !== 200 || !/^text\/event-stream\b/i.test(type)) {
@@ -504,6 +519,11 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
             continue;
           }
           const event = this.#accept(frame);
+          if (this.#resume.gap) {
+            // Beyond the server's behaviour (browsers): this since skipped events; see ResumePoint.
+            drop("resume-gap");
+            return ended("resume-gap");
+          }
           if (event === null) continue;
           events++;
           if (event === undefined) continue;
@@ -594,6 +614,7 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
     event: E | undefined,
   ): E | undefined | null {
     this.#observeId(frame, meta);
+    if (this.#resume.gap) return null; // The connection is dropped before this frame counts.
     if (!this.#resume.belongs(meta)) {
       // It would enter the cursor, and every resume from it would get 404.
       this.#report(
@@ -607,6 +628,7 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       );
       return null;
     }
+    if (!this.#resume.admits(meta)) return null;
     if (this.#resume.covers(meta)) {
       this.#stats.duplicates++;
       return undefined;
@@ -707,6 +729,18 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
         }`;
     }
     throw error;
+  }
+
+  /**
+   * In a browser, a request that fails before any response is all a CORS
+   * refusal looks like; when it repeats before any event ever arrived, it
+   * will not go away by itself: end the iteration and say what to check.
+   */
+  #browserRefusal(url: string, error: unknown): void {
+    if (!this.#config.browser || this.#advances > 0 || this.#stopping()) return;
+    if (++this.#refusals < BROWSER_REFUSALS) return;
+    this.#stats.errors.network++;
+    throw new EventStreamsRefusedError(url, this.#refusals, { cause: error });
   }
 
   /** Counts an error the stream survives and tells the caller's onError. */

@@ -123,3 +123,47 @@ function summarizeBody(body: string): string {
   }
   return body.trim() === "" ? "(empty body)" : body.trim();
 }
+
+/**
+ * Thrown from the iteration in a browser when every attempt to connect fails
+ * as a bare network error before any event arrived: the browser refused the
+ * request (a CORS preflight the server rejects, a Content-Security-Policy
+ * that blocks the origin, a blocked mixed-content URL) or the network is
+ * down. Browsers do not say which; the message lists what to check.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EventStreamsRefusedError } from "@eventstreams/client";
+ * const error = new EventStreamsRefusedError("https://stream.wikimedia.org/v2/stream/test", 4);
+ * assert.equal(error.attempts, 4);
+ * assert.match(error.message, /CORS/);
+ * ```
+ */
+export class EventStreamsRefusedError extends Error {
+  /** The URL that was requested. */
+  readonly url: string;
+  /** How many requests failed in a row. */
+  readonly attempts: number;
+
+  /**
+   * Creates an EventStreamsRefusedError.
+   *
+   * @param url The URL that was requested.
+   * @param attempts How many requests failed in a row.
+   * @param options Standard error options (`cause`: the last network error).
+   */
+  constructor(url: string, attempts: number, options?: ErrorOptions) {
+    super(
+      `Cannot connect to ${url} from this page: the browser refused all ${attempts} requests before any event ` +
+        "(a cross-origin request the server's CORS policy blocks, a Content-Security-Policy connect-src " +
+        "that leaves the origin out, mixed content, or no network; the browser does not say which). " +
+        "The client sends only CORS-safelisted headers from a browser; check baseUrl, the page's " +
+        "Content-Security-Policy and the browser's network panel",
+      options,
+    );
+    this.name = "EventStreamsRefusedError";
+    this.url = url;
+    this.attempts = attempts;
+  }
+}

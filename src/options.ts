@@ -11,7 +11,8 @@ import { parseUtcDateTime } from "./date_time.ts";
 import type { EventFilter } from "./filter.ts";
 import type { SseFrame } from "./sse/decoder.ts";
 import { defaultIdleTimeoutMs, resolveStreamName } from "./streams.ts";
-import type { EventStreamsEvent } from "./types.ts";
+import type { EventStreamsEvent, HeadersLike } from "./types.ts";
+import { isBrowser, unsafeBrowserHeader } from "./_browser.ts";
 import { quote, show } from "./_show.ts";
 const LIBRARY_TOKEN = "eventstreams/0.1.0";
 const POLICY_URL =
@@ -53,7 +54,9 @@ export type FetchFunction = (
  * `"http"` a 429 or 5xx answer;
  * `"closed"` {@linkcode EventStream.close} (or `break`);
  * `"aborted"` the caller's `signal`;
- * `"failed"` an error ended the iteration (thrown from the iterator).
+ * `"failed"` an error ended the iteration (thrown from the iterator);
+ * `"resume-gap"` (browsers only) the connection started a partition past
+ * the cursor, so the client resumes from an earlier `since`.
  *
  * @example
  * ```ts
@@ -73,7 +76,8 @@ export type DisconnectReason =
   | "http"
   | "closed"
   | "aborted"
-  | "failed";
+  | "failed"
+  | "resume-gap";
 
 /**
  * The kinds of errors counted in {@linkcode EventStreamStats.errors}:
@@ -257,7 +261,10 @@ export interface EventStreamOptions<E = EventStreamsEvent> {
    * The client appends its own token `eventstreams/0.1.0`. Missing or
    * generic agents (`curl/8`, `Mozilla/5.0 ...`, `node`, `Deno/2`) are
    * rejected with a TypeError before any request: the server rate-limits,
-   * then blocks them.
+   * then blocks them. In a browser it is checked but not sent: a page cannot
+   * set `User-Agent` (Chromium drops it; Firefox sends it, and the server's
+   * CORS preflight then refuses the request), and the browser identifies
+   * itself.
    */
   userAgent: string;
   /**
@@ -377,13 +384,16 @@ export interface EventStreamOptions<E = EventStreamsEvent> {
    */
   clock?: Clock;
   /**
-   * Extra request headers (e.g. `Api-User-Agent` in browsers). `Accept` and
-   * `User-Agent` are the client's and override these; `Last-Event-ID` is
-   * refused with a TypeError (pass it as `cursor`).
+   * Extra request headers. `Accept` and `User-Agent` are the client's and
+   * override these; `Last-Event-ID` is refused with a TypeError (pass it as
+   * `cursor`). In a browser only CORS-safelisted ones (`Accept-Language`,
+   * `Content-Language`) are allowed, others (`Api-User-Agent` too) are
+   * refused with a TypeError: the server's CORS preflight would refuse the
+   * request.
    *
    * @default {undefined}
    */
-  headers?: HeadersInit;
+  headers?: HeadersLike;
   /**
    * Allow stream names this library does not know (they are sent as given
    * and yield {@linkcode EventStreamsEvent}).
@@ -444,6 +454,8 @@ export interface Config {
   /** The caller's prefilter and the filter's, combined. */
   prefilter: ((text: string) => boolean) | undefined;
   headers: Headers;
+  /** In a browser: resume by since, send only CORS-safelisted headers. */
+  browser: boolean;
   options: EventStreamOptions<EventStreamsEvent>;
 }
 
@@ -529,8 +541,20 @@ export function resolveConfig(
         "which the client sends and advances itself",
     );
   }
+  const browser = isBrowser(globalThis);
+  const unsafe = browser ? unsafeBrowserHeader(headers) : undefined;
+  if (unsafe !== undefined) {
+    throw new TypeError(
+      `Cannot send header ${
+        quote(unsafe)
+      } from a browser: EventStreams allows only accept, x-requested-with and content-type ` +
+        "in cross-origin requests, so the CORS preflight would fail and the request with it; " +
+        "remove it (the browser sends its own User-Agent)",
+    );
+  }
   headers.set("Accept", "text/event-stream");
-  headers.set("User-Agent", userAgent);
+  // Per PROTOCOL.md: a page cannot set User-Agent; Firefox would send it and fail the preflight.
+  if (!browser) headers.set("User-Agent", userAgent);
   return {
     path: `${baseUrl.replace(/\/+$/, "")}/v2/stream/${
       names.map(encodeURIComponent).join(",")
@@ -557,6 +581,7 @@ export function resolveConfig(
     dedupeWindow,
     prefilter: combinePrefilters(options.prefilter, options.filter?.prefilter),
     headers,
+    browser,
     options,
   };
 }

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { BrowserResume } from "./browser_resume.ts";
 import { Cursor, type CursorEntry, type EventPosition } from "./cursor.ts";
 import { CursorError } from "./errors.ts";
 import { quote } from "./_show.ts";
@@ -52,6 +53,14 @@ export interface ResumePointOptions {
   cursor?: Cursor;
   /** The caller's `since`, epoch milliseconds. */
   sinceMs?: number;
+  /**
+   * Resume without `Last-Event-ID` (a browser cannot send it cross-origin):
+   * every request asks for a `since` chosen by {@linkcode BrowserResume},
+   * and the cursor drops what comes twice.
+   *
+   * @default {false}
+   */
+  bySince?: boolean;
 }
 
 /** What one request asks for. */
@@ -118,12 +127,18 @@ export class ResumePoint {
   #lastTopic = "";
   /** The last id text seen on this connection, to parse each distinct id once. */
   #lastIdText = "";
+  /** With `bySince`: the since of each request, made at the first request. */
+  #bySince: BrowserResume | undefined | null;
+  /** With `bySince`: this connection skipped events (see {@linkcode ResumePoint.gap}). */
+  #gap = false;
 
   /**
    * Starts from the caller's cursor, if any.
    *
    * @param options The requested streams, the caller's cursor and `since`.
    * @throws {CursorError} When the cursor names topics of other streams.
+   * @throws {TypeError} With `bySince`, when the cursor has an offset entry
+   *   and there is no `sinceMs`.
    */
   constructor(options: ResumePointOptions) {
     this.#streams = options.streams;
@@ -131,6 +146,18 @@ export class ResumePoint {
     this.#consumed = options.cursor;
     this.#hasLatest = options.cursor?.entries.some(isLatest) ?? false;
     if (options.cursor) this.#checkTopics(options.cursor);
+    this.#bySince = options.bySince ? undefined : null;
+    const placed = options.cursor?.entries.find((e) =>
+      "offset" in e && e.offset >= 0
+    );
+    if (options.bySince && placed && options.sinceMs === undefined) {
+      throw new TypeError(
+        `Cannot resume from cursor entry ${
+          quote(JSON.stringify(placed))
+        } without Last-Event-ID (a browser cannot send it): the client resumes by time there, and an offset ` +
+          "says none; pass since too, a time at or before the cursor's last events (repeats are dropped)",
+      );
+    }
   }
 
   /**
@@ -159,6 +186,7 @@ export class ResumePoint {
     }
     this.#lastIdText = "";
     this.#lastTopic = "";
+    if (this.#bySince !== null) return this.#requestBySince(first, added);
     if (this.#consumed !== undefined) {
       const lastEventId = this.text;
       const entries = this.#consumed.entries;
@@ -172,6 +200,58 @@ export class ResumePoint {
       lastEventId: undefined,
       sinceMs: this.#sinceMs ?? (first ? undefined : this.#liveStartMs),
     };
+  }
+
+  /**
+   * With `bySince`: `true` once the current connection was found to skip
+   * events (it started a partition past the cursor); drop it and request
+   * again: the next `since` brings them back.
+   */
+  get gap(): boolean {
+    return this.#gap;
+  }
+
+  /**
+   * With `bySince`, judges a valid event of the connection before it is
+   * consumed; without, admits all.
+   *
+   * @param meta The event's position and time.
+   * @returns `false` when it reveals a gap (see {@linkcode ResumePoint.gap}):
+   *   the event must not be consumed.
+   */
+  admits(meta: EventPosition): boolean {
+    if (!this.#bySince || meta.dt === undefined) return true;
+    if (this.#bySince.event({ ...meta, dt: meta.dt }) === "gap") {
+      this.#gap = true;
+    }
+    return !this.#gap;
+  }
+
+  /** A request without `Last-Event-ID`; the cursor text stays as it is. */
+  #requestBySince(
+    first: boolean,
+    added: ResumeRequest["added"],
+  ): ResumeRequest {
+    if (first) this.#bySince = this.#startBySince();
+    this.#gap = false;
+    this.#topics = undefined; // By since, the server reads every topic of the streams.
+    const sinceMs = this.#bySince!.nextSince() ??
+      (first ? undefined : this.#liveStartMs);
+    return { lastEventId: undefined, sinceMs, ...(added ? { added } : {}) };
+  }
+
+  /**
+   * From a cursor, the first `since` is its earliest timestamp entry (or
+   * `since`, if earlier); an offset entry says no time, so it needs `since`.
+   */
+  #startBySince(): BrowserResume {
+    const entries = this.#consumed?.entries ?? [];
+    const times = entries.flatMap((e) => "timestamp" in e ? [e.timestamp] : []);
+    const since = Math.min(...times, this.#sinceMs ?? Infinity);
+    return new BrowserResume({
+      since: since === Infinity ? undefined : since,
+      cursor: entries.flatMap((e) => "offset" in e ? [e] : []),
+    });
   }
 
   /**
@@ -224,6 +304,19 @@ export class ResumePoint {
     if (this.#topics === undefined) {
       this.#topics = new Set(id.entries.map((e) => e.topic));
       this.#lastTopic = "";
+    }
+    if (this.#bySince) {
+      // Per PROTOCOL.md: until a partition delivers, the id lists where the
+      // since started it (an offset; -1 when it had nothing at or after).
+      // The frame's own partition is judged by its event instead.
+      for (const entry of id.entries) {
+        if (
+          "offset" in entry &&
+          !(entry.topic === meta?.topic &&
+            entry.partition === meta.partition) &&
+          this.#bySince.started(entry) === "gap"
+        ) this.#gap = true;
+      }
     }
     if (this.#hasLatest) {
       for (const entry of id.entries) {

@@ -94,3 +94,19 @@ export interface EventStreamsEvent {
   /** The event's own fields (see the per-stream types). */
   [key: string]: unknown;
 }
+
+/**
+ * Request headers in any form `new Headers(init)` takes: a `Headers`, an
+ * object of names to values, or a list of `[name, value]` pairs. The same
+ * as the DOM lib's `HeadersInit`, spelled out so that the declarations need
+ * no DOM lib (a Node project type-checks them with `@types/node` alone).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { HeadersLike } from "@eventstreams/client";
+ * const pairs: HeadersLike = [["x-requested-with", "my-page"]];
+ * assert.equal(new Headers(pairs).get("X-Requested-With"), "my-page");
+ * ```
+ */
+export type HeadersLike = Headers | Record<string, string> | [string, string][];

@@ -9,7 +9,10 @@ import { SseParseStream } from "../src/sse/parse_stream.ts";
 import type { SseFrame } from "../src/sse/decoder.ts";
 import type { CassetteConnection } from "../src/testing/cassette.ts";
 import type { ManualClock } from "../src/testing/manual_clock.ts";
-import type { EmulatorMessage } from "../src/testing/emulator/logs.ts";
+import type {
+  EmulatorMessage,
+  TopicPartitionLog,
+} from "../src/testing/emulator/logs.ts";
 import type { EventStreamsEvent } from "../src/types.ts";
 
 export const UA =
@@ -139,4 +142,27 @@ export function backoffOnClock(clock: ManualClock): {
     },
     settled: () => ticks,
   };
+}
+
+/**
+ * Appends a recentchange edit to `log` with Kafka timestamp `timestamp`
+ * (`meta.dt` the same), its `meta.id` numbered `n` and its title naming the
+ * topic's datacenter and `n`.
+ */
+export function appendRecentChange(
+  log: TopicPartitionLog,
+  n: number,
+  timestamp: number,
+): void {
+  log.append({
+    $schema: "/mediawiki/recentchange/1.0.0",
+    meta: {
+      dt: new Date(timestamp).toISOString(),
+      id: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
+      domain: "en.wikipedia.org",
+      stream: "mediawiki.recentchange",
+    },
+    type: "edit",
+    title: `${log.topic.slice(0, 5)} ${n}`,
+  }, { timestamp });
 }

@@ -1,14 +1,22 @@
 /**
  * The streaming core runs beyond Deno: `deno bundle` turns mod.ts into one ESM
- * file, and Node 20 consumes a scripted stream through it (including a
- * reconnect). A second test keeps `Deno.*` and `node:` out of the core.
+ * file, and the system's real Node (never Deno's emulation of it: the script
+ * fails when `process.versions.deno` is set) consumes a scripted stream
+ * through it (including a reconnect). A second test keeps `Deno.*` and
+ * `node:` out of the core.
  */
 import assert from "node:assert/strict";
+import { bundleCore, systemNode } from "./_runtimes.ts";
 
 const root = new URL("../", import.meta.url);
 
 const NODE_SCRIPT = `
 import { eventStream } from "./eventstreams.mjs";
+
+if (process.versions.deno !== undefined) {
+  console.error("This is Deno's Node emulation (process.versions.deno is set), not Node");
+  process.exit(2);
+}
 
 const encoder = new TextEncoder();
 const EQIAD = "eqiad.mediawiki.recentchange";
@@ -62,29 +70,9 @@ setTimeout(() => {
 Deno.test("a deno bundle of mod.ts runs on Node and consumes a scripted stream", async () => {
   const dir = await Deno.makeTempDir({ prefix: "eventstreams_bundle_" });
   try {
-    const bundle = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "bundle",
-        "--quiet",
-        "--format",
-        "esm",
-        "--platform",
-        "browser",
-        "-o",
-        `${dir}/eventstreams.mjs`,
-        "mod.ts",
-      ],
-      cwd: root,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(
-      bundle.code,
-      0,
-      `deno bundle failed: ${new TextDecoder().decode(bundle.stderr)}`,
-    );
+    await Deno.writeTextFile(`${dir}/eventstreams.mjs`, await bundleCore());
     await Deno.writeTextFile(`${dir}/main.mjs`, NODE_SCRIPT);
-    const run = await new Deno.Command(nodeBinary(), {
+    const run = await new Deno.Command(await systemNode(), {
       args: ["main.mjs"],
       cwd: dir,
       stdout: "piped",
@@ -124,6 +112,8 @@ const CORE = [
   "src/sse",
   "src/cursor.ts",
   "src/client.ts",
+  "src/browser_resume.ts",
+  "src/_browser.ts",
   "src/options.ts",
   "src/resume_point.ts",
   "src/watchdog.ts",
@@ -223,22 +213,4 @@ function stripComments(code: string): string {
   return code
     .replace(/\/\*[\s\S]*?\*\//g, (block) => block.replace(/[^\n]/g, " "))
     .replace(/(^|[^:\\])\/\/.*$/gm, "$1");
-}
-
-function nodeBinary(): string {
-  for (const candidate of ["node", "/usr/bin/node", "/usr/local/bin/node"]) {
-    try {
-      new Deno.Command(candidate, {
-        args: ["--version"],
-        stdout: "null",
-        stderr: "null",
-      }).outputSync();
-      return candidate;
-    } catch {
-      // Not there: try the next.
-    }
-  }
-  throw new Error(
-    "Cannot find Node.js (node): install Node 20+ to run the bundle test",
-  );
 }

@@ -14,6 +14,7 @@ import {
 import { ManualClock } from "../src/testing/manual_clock.ts";
 import type { EventStreamsEvent } from "../src/types.ts";
 import {
+  appendRecentChange,
   backoffOnClock,
   key,
   RC_CODFW,
@@ -40,25 +41,15 @@ function outOfOrderStreams(): EmulatorStreams {
     topic: RC_CODFW,
     baseOffset: 118094503,
   });
-  const append = (log: TopicPartitionLog, n: number, timestamp: number) =>
-    log.append({
-      $schema: "/mediawiki/recentchange/1.0.0",
-      meta: {
-        dt: new Date(timestamp).toISOString(),
-        id: `00000000-0000-4000-8000-${
-          String(log === eqiad ? n : 1000 + n).padStart(12, "0")
-        }`,
-        domain: "en.wikipedia.org",
-        stream: "mediawiki.recentchange",
-      },
-      type: "edit",
-      title: `${log.topic.slice(0, 5)} ${n}`,
-    }, { timestamp });
   for (let i = 0; i < EQIAD_EVENTS; i++) {
-    append(eqiad, i, T0 + i * 250 - (i % 5 === 4 ? 900 : 0));
+    appendRecentChange(eqiad, i, T0 + i * 250 - (i % 5 === 4 ? 900 : 0));
   }
   for (let i = 0; i < CODFW_EVENTS; i++) {
-    append(codfw, i, T0 + 100 + i * 370 - (i % 3 === 2 ? 700 : 0));
+    appendRecentChange(
+      codfw,
+      1000 + i,
+      T0 + 100 + i * 370 - (i % 3 === 2 ? 700 : 0),
+    );
   }
   return new EmulatorStreams({
     configs: [{

@@ -49,6 +49,8 @@
  * @module
  */
 
+import type { HeadersLike } from "../types.ts";
+
 /**
  * The cassette format version this module reads and writes.
  *
@@ -401,7 +403,7 @@ function decodeQueryName(name: string): string {
  * ```
  */
 export function stripSecretHeaders(
-  headers: HeadersInit,
+  headers: HeadersLike,
   isSecret: (name: string) => boolean = isSecretHeader,
 ): CassetteHeaders {
   const result: CassetteHeaders = {};

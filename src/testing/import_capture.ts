@@ -13,6 +13,7 @@ import {
   stripSecretHeaders,
   stripUrlSecrets,
 } from "./cassette.ts";
+import type { HeadersLike } from "../types.ts";
 
 /**
  * Options for {@linkcode importCurlCapture}.
@@ -43,7 +44,7 @@ export interface ImportCurlCaptureOptions {
    *
    * @default {{}}
    */
-  requestHeaders?: HeadersInit;
+  requestHeaders?: HeadersLike;
   /**
    * How the connection ended. A capture is normally cut by the capturer
    * (`aborted`: the client went away); `eof` when the server closed it.
