@@ -39,19 +39,26 @@ import type { CheckpointStore } from "./store.ts";
 export interface CheckpointSource<E> extends AsyncIterable<E> {
   /** The `Last-Event-ID` after the last event handed out (`""` before any). */
   readonly cursor: string;
+  /**
+   * Ends the iteration, resolving a pending wait for the next event as done
+   * (`EventStream.close`). {@linkcode checkpointed} calls it when a save made
+   * by its timer fails, so that the error ends the loop even while no event
+   * comes; without it, the error comes with the next event.
+   */
+  close?(): Promise<void> | void;
 }
 
 /**
  * Options for {@linkcode checkpointed}.
  *
- * @example Save every 100 events or every 5 seconds, whichever comes first
+ * @example Save at most once every 5 seconds (and at the end)
  * ```ts
  * import assert from "node:assert/strict";
  * import { checkpointed, type CheckpointedOptions, MemoryCheckpointStore } from "@eventstreams/client/checkpoint";
  * import { ManualClock } from "@eventstreams/client/testing";
  *
  * const clock = new ManualClock(0);
- * const options: CheckpointedOptions = { every: 100, intervalMs: 5_000, clock };
+ * const options: CheckpointedOptions = { intervalMs: 5_000, clock };
  * let offset = 0;
  * const stream = {
  *   get cursor() {
@@ -65,7 +72,7 @@ export interface CheckpointSource<E> extends AsyncIterable<E> {
  * for await (const _ of checkpointed(stream, store, options)) {
  *   await clock.tick(2_000); // processing takes 2 s of (virtual) time
  * }
- * // Saved after the third event (6 s: the interval passed) and at the stream's end.
+ * // At 5 s (the timer: two events processed by then) and at the stream's end.
  * assert.equal(store.saves, 2);
  * assert.equal(await store.load(), '[{"topic":"eqiad.test","partition":0,"offset":4}]');
  * ```
@@ -74,13 +81,16 @@ export interface CheckpointedOptions {
   /**
    * Save after this many processed events.
    *
-   * @default 1
+   * @default 1 without `intervalMs`; with `intervalMs`, no count trigger
    */
   every?: number;
   /**
-   * Also save when this many milliseconds passed since the last save, checked
-   * when an event finishes processing (there is no background timer).
-   * `undefined` means no time trigger.
+   * Save the processed events' cursor once this many milliseconds passed
+   * since the last save: when an event finishes processing after that, and,
+   * when none does (a quiet stream), by a timer on `clock`. So saves come at
+   * most about once per `intervalMs` however fast events arrive, and no
+   * processed event stays unsaved much longer than `intervalMs`. `undefined`
+   * means no time trigger.
    *
    * @default undefined
    */
@@ -101,7 +111,10 @@ export interface CheckpointedOptions {
  * Guarantee: **at-least-once**. An event is never skipped across restarts
  * (resume with `eventStream(..., { cursor: await store.load() })`); events
  * processed after the last completed save are delivered again after a crash.
- * With `every: 1` (the default) that is at most the one event in flight.
+ * With `every: 1` (the default) that is at most the one event in flight;
+ * with `intervalMs` alone (saves coalesced in time, the way Kafka consumers
+ * commit), the events processed in about the last `intervalMs`.
+ * Saves never overlap: each waits for the one before.
  * It is not exactly-once: processing and the save are two steps. For
  * exactly-once, commit your results and the cursor in one transaction
  * (see `KvCheckpointStore.stage`).
@@ -118,6 +131,8 @@ export interface CheckpointedOptions {
  * @returns An async iterator over the same events.
  * @throws {RangeError} When `every` is not a positive integer or
  *   `intervalMs` is negative.
+ * @throws The store's error, from the loop, when a save fails (one made by
+ *   the timer: at the next event, or at once when `stream` has `close`).
  *
  * @example Resume where the last run stopped
  * ```ts
@@ -148,16 +163,16 @@ export function checkpointed<E>(
   store: CheckpointStore,
   options: CheckpointedOptions = {},
 ): AsyncGenerator<E, void, undefined> {
-  const every = options.every ?? 1;
-  if (!Number.isInteger(every) || every < 1) {
-    throw new RangeError(
-      `Cannot checkpoint every ${every} events: expected a positive integer`,
-    );
-  }
   const intervalMs = options.intervalMs;
   if (intervalMs !== undefined && !(intervalMs >= 0)) {
     throw new RangeError(
       `Cannot checkpoint every ${intervalMs} ms: expected a non-negative number`,
+    );
+  }
+  const every = options.every ?? (intervalMs === undefined ? 1 : Infinity);
+  if (every !== Infinity && (!Number.isInteger(every) || every < 1)) {
+    throw new RangeError(
+      `Cannot checkpoint every ${every} events: expected a positive integer`,
     );
   }
   const clock = options.clock ?? systemClock;
@@ -176,27 +191,54 @@ async function* run<E>(
   let unsaved = 0;
   let lastSaveAt = clock.now();
   let finished = false;
-  const save = async (cursor: string): Promise<void> => {
-    if (cursor === "" || cursor === saved) return;
-    await store.save(cursor);
-    saved = cursor;
+  /** The save in progress (or the last one): the next waits for it, whatever its outcome. */
+  let writing: Promise<void> = Promise.resolve();
+  /** A save by the timer that failed: thrown from the loop. */
+  let failure: { error: unknown } | undefined;
+  let cancelTimer: (() => void) | undefined;
+  const save = (cursor: string): Promise<void> => {
+    cancelTimer?.();
+    cancelTimer = undefined;
     unsaved = 0;
-    lastSaveAt = clock.now();
+    const write = async (): Promise<void> => {
+      if (cursor === "" || cursor === saved) return;
+      await store.save(cursor);
+      saved = cursor;
+      lastSaveAt = clock.now();
+    };
+    writing = writing.then(write, write);
+    return writing;
+  };
+  /** Saves what is processed once the interval is over, if no event comes first. */
+  const armTimer = (interval: number): void => {
+    if (cancelTimer !== undefined) return;
+    cancelTimer = clock.setTimeout(() => {
+      cancelTimer = undefined;
+      save(completed).catch((error) => {
+        failure ??= { error };
+        void stream.close?.();
+      });
+    }, Math.max(0, lastSaveAt + interval - clock.now()));
   };
   try {
     for await (const event of stream) {
+      if (failure) break;
       const cursor = stream.cursor;
       yield event;
       // The consumer asked for the next event: this one is processed.
       completed = cursor;
+      if (failure) break;
       unsaved++;
       if (
         unsaved >= every ||
         (intervalMs !== undefined && clock.now() - lastSaveAt >= intervalMs)
       ) {
         await save(completed);
+      } else if (intervalMs !== undefined) {
+        armTimer(intervalMs);
       }
     }
+    if (failure) throw failure.error;
     finished = true;
   } finally {
     // At the stream's own end every event was processed (and filtered ones count too).

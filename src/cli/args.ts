@@ -52,10 +52,10 @@ export interface TailArgs {
   cursor?: string;
   /** Checkpoint file (from `--checkpoint`). */
   checkpoint?: string;
-  /** Save the checkpoint after this many events. */
-  checkpointEvery: number;
-  /** Also save when this many ms passed since the last save (checked per event). */
-  checkpointIntervalMs?: number;
+  /** Also save the checkpoint after this many events (`--checkpoint-every`). */
+  checkpointEvery?: number;
+  /** Save at most this often, in ms (`--checkpoint-interval`, default 1 s). */
+  checkpointIntervalMs: number;
   /** Stop after this many events. */
   max?: number;
   /** Reconnect when nothing arrives for this long. */
@@ -285,6 +285,9 @@ const RECORD_SPEC = {
   note: { type: "string" },
   "allow-unknown-streams": { type: "boolean" },
 } as const satisfies Spec;
+
+/** How often `eventstreams tail --checkpoint` saves at most, by default (`--checkpoint-interval`). */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 1_000;
 
 /** How many events `eventstreams record` records when neither `--events` nor `--duration` is given. */
 export const DEFAULT_RECORD_EVENTS = 100;
@@ -534,14 +537,14 @@ export function parseTailArgs(
       cursor,
       checkpoint: values.checkpoint,
       checkpointEvery: values["checkpoint-every"] === undefined
-        ? 1
+        ? undefined
         : positiveInteger(
           "--checkpoint-every",
           values["checkpoint-every"],
           "100",
         ),
       checkpointIntervalMs: values["checkpoint-interval"] === undefined
-        ? undefined
+        ? DEFAULT_CHECKPOINT_INTERVAL_MS
         : duration("--checkpoint-interval", values["checkpoint-interval"]),
       max: values.max === undefined
         ? undefined

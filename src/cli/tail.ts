@@ -43,14 +43,19 @@ Where to start (default: now, live):
   --cursor <id>             Resume from a saved cursor (a Last-Event-ID JSON array)
   --checkpoint <file>       Resume from and save to this file (atomic, crash-safe). When it
                             exists it wins over --since, so '--since 1h --checkpoint f'
-                            starts an hour back the first time and resumes afterwards
-  --checkpoint-every <n>    Save after every n events (default 1: after each event, so a crash
-                            repeats at most one event). Each save is an fsync (about 1 ms):
-                            raise n to catch up faster; a crash then repeats up to n events
-  --checkpoint-interval <d> Also save when this long passed since the last save (e.g. 5s),
-                            checked as events are printed
+                            starts an hour back the first time and resumes afterwards.
+                            Saves are coalesced: at most one a second, and one on every way
+                            out (Ctrl-C, SIGTERM, --max, output closed, an error), so catching
+                            up costs little. A hard kill (kill -9, power loss) loses no event
+                            but repeats those printed since the last save: about the last
+                            second's (--checkpoint-interval), at most n with --checkpoint-every
+  --checkpoint-interval <d> Save at most this often (default 1s); a quiet stream's last events
+                            are saved this long after they were printed
+  --checkpoint-every <n>    Also save after every n events (1: after each, about 1 ms each),
+                            so that a hard kill repeats at most n events
 
-When to stop (default: never; Ctrl-C saves the checkpoint and exits 0):
+When to stop (default: never; Ctrl-C or SIGTERM saves the checkpoint and exits 0; a second
+Ctrl-C within 2 s is taken as the same one, a later one quits at once with exit 130):
   --max <n>                 Stop after n printed events
 
 Which events (filters combine with AND; repeated values and comma lists with OR):
