@@ -730,6 +730,13 @@ function checkUserAgent(value: unknown): string {
       `Cannot use userAgent '${agent}': it names a generic client, not your tool; ${policy}`,
     );
   }
+  if (!match && !agent.split(/\s/, 1)[0].includes("/")) {
+    throw new TypeError(
+      `Cannot use userAgent '${agent}': it lacks a /version after the tool name (like '${
+        agent.split(/\s/, 1)[0]
+      }/1.0'); ${policy}`,
+    );
+  }
   if (!match || !CONTACT.test(match[3])) {
     throw new TypeError(
       `Cannot use userAgent '${agent}': it lacks a contact url or email in parentheses; ${policy}`,

@@ -274,7 +274,7 @@ Deno.test("tail arguments: each mistake is a UsageError naming the value and wha
     ],
     [
       ["recentchange", "--since", "yesterday"],
-      "Invalid --since 'yesterday': expected an ISO 8601 date-time like 2026-09-27T16:00:00Z, or a duration before now like 30s, 15m, 2h or 1d",
+      "Invalid --since 'yesterday': expected an ISO 8601 date-time like 2026-09-27T16:00:00Z, or a duration before now like 30s, 15m, 2h or 1d, or epoch milliseconds",
     ],
     [
       ["recentchange", "--since", "1h", "--cursor", "[]"],

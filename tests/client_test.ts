@@ -539,7 +539,19 @@ Deno.test("fails before any request when the User-Agent is missing or generic", 
         "for example 'MyBot/1.0 (https://example.org/mybot; mybot@example.org)'",
     });
   }
-  for (const agent of ["MyBot", "MyBot/1.0", "MyBot/1.0 (no contact here)"]) {
+  for (const agent of ["MyBot", "MyBot (me@example.org)"]) {
+    assert.throws(() => open(agent), (error: Error) => {
+      assert.ok(error instanceof TypeError);
+      assert.ok(
+        error.message.startsWith(
+          `Cannot use userAgent '${agent}': it lacks a /version after the tool name (like 'MyBot/1.0'); `,
+        ),
+        error.message,
+      );
+      return true;
+    });
+  }
+  for (const agent of ["MyBot/1.0", "MyBot/1.0 (no contact here)"]) {
     assert.throws(() => open(agent), (error: Error) => {
       assert.ok(error instanceof TypeError);
       assert.ok(
