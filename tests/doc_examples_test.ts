@@ -22,6 +22,8 @@ export interface DocExample {
   file: URL;
   /** The code, without the comment's leading `*`. */
   code: string;
+  /** Marked `no-assert`: it shows a value or a call, and asserts nothing on purpose. */
+  noAssert: boolean;
 }
 
 /**
@@ -63,6 +65,7 @@ export function extractExamples(
         name: `${name}#${i + 2}-${j}`,
         file,
         code: body.join("\n"),
+        noAssert: attributes.includes("no-assert"),
       });
     }
     i = j;
@@ -141,6 +144,18 @@ Deno.test("doc examples: every ```ts block of mod.ts, src/ and README.md ran (th
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("doc examples: each asserts something it could get wrong (assert, or a throw on a wrong result), or is marked no-assert", () => {
+  const silent = examples.filter((e) =>
+    !e.noAssert && !/\bassert\b|\bthrow\b/.test(e.code)
+  );
+  assert.deepEqual(silent.map((e) => e.name), []);
+  // no-assert means it: an assertion there would be one the marker hides.
+  const marked = examples.filter((e) =>
+    e.noAssert && /\bassert\b/.test(e.code)
+  );
+  assert.deepEqual(marked.map((e) => e.name), []);
 });
 
 Deno.test("doc examples: blocks are taken from JSDoc (not code), ignore is honoured, imports are resolved", () => {
