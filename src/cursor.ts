@@ -341,16 +341,17 @@ export class Cursor {
         }`,
       );
     }
-    if (!Number.isInteger(partition) || partition < 0) {
+    if (!Number.isSafeInteger(partition) || partition < 0) {
       throw new TypeError(
         `Cannot advance cursor: expected meta.partition to be an integer >= 0, got ${
           show(partition)
         }`,
       );
     }
-    if (!Number.isInteger(offset) || offset < 0) {
+    // Safe integers only: offset + 1 is exact below 2^53.
+    if (!Number.isSafeInteger(offset) || offset < 0) {
       throw new TypeError(
-        `Cannot advance cursor: expected meta.offset to be an integer >= 0, got ${
+        `Cannot advance cursor: expected meta.offset to be a safe integer >= 0, got ${
           show(offset)
         }`,
       );
@@ -530,15 +531,17 @@ export class Cursor {
     if (typeof topic !== "string" || topic === "") {
       return `expected entry ${i} to have a non-empty string topic`;
     }
-    if (!Number.isInteger(partition) || (partition as number) < 0) {
+    if (!Number.isSafeInteger(partition) || (partition as number) < 0) {
       return `expected entry ${i} to have an integer partition >= 0`;
     }
     const hasOffset = offset !== undefined;
     const hasTimestamp = timestamp !== undefined;
-    if (hasOffset && (!Number.isInteger(offset) || (offset as number) < -1)) {
-      return `expected entry ${i} to have an integer offset >= -1`;
+    if (
+      hasOffset && (!Number.isSafeInteger(offset) || (offset as number) < -1)
+    ) {
+      return `expected entry ${i} to have a safe integer offset >= -1`;
     }
-    if (hasTimestamp && !Number.isInteger(timestamp)) {
+    if (hasTimestamp && !Number.isSafeInteger(timestamp)) {
       return `expected entry ${i} to have an integer timestamp (epoch milliseconds)`;
     }
     if (!hasOffset && !hasTimestamp) {

@@ -317,15 +317,23 @@ export type IdEntry =
  */
 export class KafkaSseWriter {
   #entries: IdEntry[];
+  #exact: boolean;
   readonly stream: string;
 
   /**
    * @param stream The stream name put in `meta.stream`.
    * @param start The connection's topic-partitions and their start entries;
    * strings mean `{topic, partition: 0, offset: -1}`.
+   * @param ids `"offset"` for a server that resumes exactly (a relay): after
+   * a message, its entry becomes `{offset: meta.offset + 1}`.
    */
-  constructor(stream: string, start: (string | IdEntry)[]) {
+  constructor(
+    stream: string,
+    start: (string | IdEntry)[],
+    ids: "timestamp" | "offset" = "timestamp",
+  ) {
     this.stream = stream;
+    this.#exact = ids === "offset";
     this.#entries = start.map((e) =>
       typeof e === "string" ? { topic: e, partition: 0, offset: -1 } : { ...e }
     );
@@ -365,11 +373,13 @@ export class KafkaSseWriter {
     const at = this.#entries.findIndex((e) =>
       e.topic === message.topic && e.partition === partition
     );
-    const delivered = {
-      topic: message.topic,
-      partition,
-      timestamp: Date.parse(message.dt) + 1,
-    };
+    const delivered: IdEntry = this.#exact
+      ? { topic: message.topic, partition, offset: message.offset + 1 }
+      : {
+        topic: message.topic,
+        partition,
+        timestamp: Date.parse(message.dt) + 1,
+      };
     if (at === -1) this.#entries.push(delivered);
     else this.#entries[at] = delivered;
     return `event: message\nid: ${this.id}\ndata: ${data}\n\n`;

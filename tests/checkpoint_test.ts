@@ -337,10 +337,9 @@ Deno.test("checkpointed: every and intervalMs bound how many processed events a 
     if (event.offset === 6) await clock.tick(1_000);
     savesAt.push(store.saves);
   }
-  // Saves after event 4 (every 5); at 1 s, while event 6 is processed, by the timer (0..5
-  // processed); after event 10 (5 since the timer's save); at the end (11 and the stream's end).
-  assert.deepEqual(savesAt, [0, 0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 3]);
-  assert.equal(store.saves, 4);
+  // Saves after events 4 (every 5), 6 (interval), 11 (every 5 since 6), then none at the end (unchanged).
+  assert.deepEqual(savesAt, [0, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 2]);
+  assert.equal(store.saves, 3);
   assert.equal(await store.load(), cursorAt(12));
 });
 
@@ -439,4 +438,55 @@ Deno.test("checkpointed: rejects a non-positive every", () => {
       message: "Cannot checkpoint every 0 events: expected a positive integer",
     },
   );
+});
+
+/** An eventStream() stand-in whose filter drops everything: the cursor moves, nothing is handed out. */
+function droppingSource(clock: ManualClock) {
+  let offset = 0;
+  let closed = false;
+  let wake = () => {};
+  return {
+    get cursor() {
+      return offset === 0 ? "" : cursorAt(offset);
+    },
+    /** The stream consumes (and drops) `count` events. */
+    consume(count: number) {
+      offset += count;
+    },
+    close() {
+      closed = true;
+      wake();
+    },
+    // deno-lint-ignore require-yield
+    async *[Symbol.asyncIterator](): AsyncGenerator<never> {
+      while (!closed) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          clock.setTimeout(resolve, 1_000);
+        });
+      }
+    },
+  };
+}
+
+Deno.test("checkpointed saves a cursor that moved past dropped events, though no event was handed out: at its interval and on close", async () => {
+  const clock = new ManualClock(0);
+  const source = droppingSource(clock);
+  const store = new MemoryCheckpointStore();
+  const done = Array.fromAsync(
+    checkpointed(source, store, { intervalMs: 5_000, clock }),
+  );
+  source.consume(200);
+  await clock.tick(5_000);
+  assert.equal(await store.load(), cursorAt(200), "saved at the interval");
+  source.consume(50);
+  await clock.tick(4_999);
+  assert.equal(await store.load(), cursorAt(200));
+  await clock.tick(1);
+  assert.equal(await store.load(), cursorAt(250));
+  source.consume(1);
+  source.close();
+  assert.deepEqual(await done, []);
+  assert.equal(await store.load(), cursorAt(251), "saved on close");
+  assert.equal(clock.pendingTimers, 1, "only the source's own timer is left");
 });

@@ -1011,9 +1011,11 @@ Deno.test("tail: an error it survives is told on stderr with the retry delay, ne
     writeSync(bytes) {
       const text = decoder.decode(bytes);
       messages.push(text);
-      // The backoff waits on the manual clock (at most 60 s): move it on.
-      if (text.includes("reconnecting in")) {
-        setTimeout(() => clock.tick(60_000), 0);
+      // The backoff waits on the manual clock: run out the announced delay
+      // (and no more: the next request's headersTimeoutMs runs on it too).
+      const delay = /reconnecting in (\d+(?:\.\d)?)s/.exec(text);
+      if (delay) {
+        setTimeout(() => clock.tick(Number(delay[1]) * 1000 + 100), 0);
       }
       return bytes.length;
     },

@@ -48,7 +48,10 @@ type Options = Partial<EventStreamOptions<RecentChangeEvent>>;
  * Unless `manualRetries`, each backoff wait is run out as soon as the client
  * schedules it (tests about timing tick the clock themselves).
  */
-function harness(options: Options = {}, { manualRetries = false } = {}) {
+function harness(
+  options: Options = {},
+  { manualRetries = false, streams = ["recentchange"] as string[] } = {},
+) {
   const server = new ScriptedFetch();
   const clock = new ManualClock(T0 + 3_600_000);
   const errors: [Error, ErrorContext][] = [];
@@ -57,7 +60,7 @@ function harness(options: Options = {}, { manualRetries = false } = {}) {
   const disconnects: DisconnectInfo[] = [];
   let retryWaiters: { count: number; resolve: (info: RetryInfo) => void }[] =
     [];
-  const stream = eventStream("recentchange", {
+  const stream = eventStream(streams as "recentchange"[], {
     userAgent: UA,
     fetch: server.fetch,
     clock,
@@ -208,31 +211,61 @@ Deno.test("aborts a zombie connection after idleTimeoutMs of silence and resumes
   assert.equal(h.errors[0][0].name, "TimeoutError");
   assert.match(
     h.errors[0][0].message,
-    /^Cannot read from https:\/\/stream\.wikimedia\.org\/v2\/stream\/mediawiki\.recentchange: no data for 60000 ms/,
+    /^Cannot read from https:\/\/stream\.wikimedia\.org\/v2\/stream\/mediawiki\.recentchange: no new event for 60000 ms \(idleTimeoutMs\); resuming from the cursor$/,
   );
   assert.equal(h.stream.stats.errors["idle-timeout"], 1);
   assert.deepEqual(h.disconnects.map((d) => d.reason), ["idle-timeout"]);
   await finish(h);
 });
 
-Deno.test("re-arms the idle watchdog on any bytes, not only on frames", async () => {
+Deno.test("bytes without progress do not re-arm the idle watchdog: comments, pings, an unfinished line, repeats", async () => {
+  const h = harness({ idleTimeoutMs: 60_000 });
+  const w = new KafkaSseWriter(RC, [EQIAD, CODFW]);
+  const [delivered] = eqiad(7, 1);
+  const conn = h.server.stream().push(w.frame(delivered));
+  await h.next();
+  const pending = h.it.next();
+  const trickle = [
+    ":\n\n", // A comment.
+    'event: ping\ndata: {"ping":1}\n\n', // A frame that is not a message.
+    w.frame(delivered), // The event already consumed, again.
+    'data: {"meta":', // A data line that never ends.
+    "1",
+  ];
+  for (const bytes of trickle) {
+    await h.clock.tick(11_000);
+    assert.equal(conn.ended, undefined);
+    conn.push(bytes);
+    await h.clock.tick(0);
+  }
+  await h.clock.tick(4_999); // 59.999 s of reading without progress.
+  assert.equal(conn.ended, undefined);
+  await h.clock.tick(1);
+  assert.equal(conn.ended, "aborted", "60 s without a new event ends it");
+  assert.equal(h.errors.at(-1)![1].kind, "idle-timeout");
+  await h.retried(1);
+  h.server.stream().push(w.frame(eqiad(8, 1)[0]));
+  await h.clock.tick(0);
+  assert.equal(((await pending).value as RecentChangeEvent).meta.offset, 8);
+  assert.match(h.server.requests[1].lastEventId!, /"offset":8/);
+  await finish(h);
+});
+
+Deno.test("a new event re-arms the idle watchdog, however long the connection", async () => {
   const h = harness({ idleTimeoutMs: 60_000 });
   const w = new KafkaSseWriter(RC, [EQIAD, CODFW]);
   const conn = h.server.stream().push(w.frame(eqiad(7, 1)[0]));
   await h.next();
-  const pending = h.it.next();
-  for (let i = 0; i < 3; i++) {
-    await h.clock.tick(50_000);
-    conn.push(":\n"); // A comment line: bytes, no frame.
-    await h.clock.tick(0);
+  for (let offset = 8; offset < 11; offset++) {
+    const pending = h.it.next();
+    await h.clock.tick(59_000);
+    conn.push(w.frame(eqiad(offset, 1)[0]));
+    assert.equal(
+      ((await pending).value as RecentChangeEvent).meta.offset,
+      offset,
+    );
   }
-  assert.equal(
-    conn.ended,
-    undefined,
-    "150 s of trickling bytes kept the connection",
-  );
-  conn.push(w.frame(eqiad(8, 1)[0]));
-  assert.equal(((await pending).value as RecentChangeEvent).meta.offset, 8);
+  assert.equal(conn.ended, undefined, "177 s, never 60 s without progress");
   assert.equal(h.server.requests.length, 1);
   await finish(h);
 });
@@ -544,7 +577,7 @@ Deno.test("fails before any request when the User-Agent is missing or generic", 
       assert.ok(error instanceof TypeError);
       assert.ok(
         error.message.startsWith(
-          `Cannot use userAgent '${agent}': it lacks a /version after the tool name (like 'MyBot/1.0'); `,
+          `Cannot use userAgent '${agent}': it lacks a /version after the tool name; `,
         ),
         error.message,
       );
@@ -643,7 +676,7 @@ Deno.test("drops canary events unless asked", async () => {
   await finish(withCanary);
 });
 
-Deno.test("a dropped event moves the resume point so it never comes back", async () => {
+Deno.test("a dropped event moves the cursor and the resume point so it never comes back", async () => {
   const h = harness({ filter: (event) => event.meta.offset !== 2 });
   const w = new KafkaSseWriter(RC, [EQIAD, CODFW]);
   const conn = h.server.stream().push(w.frames(eqiad(1, 2)));
@@ -654,8 +687,8 @@ Deno.test("a dropped event moves the resume point so it never comes back", async
   assert.equal(h.stream.stats.filtered, 1);
   assert.match(
     h.stream.cursor,
-    /"offset":2}/,
-    "the caller's cursor stays at the last event handed over",
+    /"offset":3}/,
+    "the caller's cursor covers the filtered event too",
   );
   conn.end();
   assert.equal(((await pending).value as RecentChangeEvent).meta.offset, 3);
@@ -1217,32 +1250,6 @@ Deno.test("a live start cut before its first event resumes from the time of the 
   await finish(h);
 });
 
-Deno.test("reads a since date-time without an offset as UTC, like the server, whatever the local time zone", async () => {
-  // Date.parse would read it as local time: run where local time is not UTC.
-  const script = `
-    import { eventStream } from ${
-    JSON.stringify(new URL("../mod.ts", import.meta.url).href)
-  };
-    let url = "";
-    const stream = eventStream("recentchange", {
-      userAgent: ${JSON.stringify(UA)},
-      since: "2026-01-01T01:30:00",
-      fetch: (u) => { url = u; return Promise.reject(new TypeError("offline")); },
-    });
-    const next = stream[Symbol.asyncIterator]().next();
-    while (url === "") await new Promise((r) => setTimeout(r, 0));
-    await stream.close();
-    await next;
-    console.log(new URL(url).searchParams.get("since"));`;
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--quiet", script],
-    env: { TZ: "Asia/Tokyo" },
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
-  assert.equal(code, 0, decode(stderr));
-  assert.equal(decode(stdout), "2026-01-01T01:30:00.000Z");
-});
-
 Deno.test("a bad id stays in force over several frames and is reported once", async () => {
   const h = harness();
   const w = new KafkaSseWriter(RC, [EQIAD, CODFW]);
@@ -1282,4 +1289,239 @@ Deno.test("a connection that only repeats delivered events does not reset the ba
   assert.equal(((await pending).value as RecentChangeEvent).meta.offset, 2);
   assert.equal(h.stream.stats.duplicates, 2);
   await finish(h);
+});
+
+// ---------------------------------------------------------------------------
+// The cursor covers every consumed event; every requested topic is read
+// ---------------------------------------------------------------------------
+
+Deno.test("the cursor covers events a filter rejected, canaries and duplicates, though none was handed over", async () => {
+  const h = harness({ filter: (event) => event.wiki === "arwiki" });
+  const w = new KafkaSseWriter(RC, [EQIAD, CODFW]);
+  const rejected = eqiad(1, 200);
+  const canaries = eqiad(201, 3).map((m) => ({ ...m, domain: "canary" }));
+  const conn = h.server.stream().push(w.frames([...rejected, ...canaries]))
+    .push(w.frame(rejected[0])); // And a repeat of one already consumed.
+  const pending = h.it.next();
+  await h.clock.tick(0);
+  assert.equal(h.stream.stats.filtered, 200);
+  assert.equal(h.stream.stats.canaryDropped, 3);
+  assert.equal(h.stream.stats.duplicates, 1);
+  assert.match(
+    h.stream.cursor,
+    /"topic":"eqiad\.mediawiki\.recentchange","partition":0,"offset":204}/,
+  );
+  conn.end();
+  await h.server.waitForRequests(2);
+  assert.match(h.server.requests[1].lastEventId!, /"offset":204}/);
+  h.server.stream().push(
+    w.frame({ ...eqiad(204, 1)[0], fields: { wiki: "arwiki" } }),
+  );
+  assert.equal(((await pending).value as RecentChangeEvent).meta.offset, 204);
+  await finish(h);
+});
+
+Deno.test("a cursor lacking a requested stream's topics gets them added, from since, and says so", async () => {
+  const saved =
+    `[{"topic":"${EQIAD}","partition":0,"offset":10},{"topic":"${CODFW}","partition":0,"offset":5}]`;
+  const since = "2026-01-01T00:30:00Z";
+  const h = harness({ cursor: saved, since }, {
+    streams: ["recentchange", "page-create"],
+  });
+  const pending = h.it.next();
+  await h.server.waitForRequests(1);
+  const sent = Cursor.parse(h.server.requests[0].lastEventId!);
+  assert.deepEqual(sent.entries, [
+    { topic: EQIAD, partition: 0, offset: 10 },
+    { topic: CODFW, partition: 0, offset: 5 },
+    {
+      topic: "eqiad.mediawiki.page-create",
+      partition: 0,
+      timestamp: Date.parse(since),
+    },
+    {
+      topic: "codfw.mediawiki.page-create",
+      partition: 0,
+      timestamp: Date.parse(since),
+    },
+  ]);
+  assert.equal(h.errors[0][1].kind, "missing-topics");
+  assert.equal(
+    h.errors[0][0].message,
+    "Cursor lacks 'eqiad.mediawiki.page-create', 'codfw.mediawiki.page-create' of the requested streams: " +
+      "reading them from 2026-01-01T00:30:00.000Z (since)",
+  );
+  // The page-create events are then read, and the next cursor has them.
+  const w = new KafkaSseWriter("mediawiki.page-create", sent.entries.slice());
+  h.server.stream().push(
+    w.frame({ topic: "eqiad.mediawiki.page-create", offset: 3, dt: since }),
+  );
+  assert.equal(((await pending).value as RecentChangeEvent).meta.offset, 3);
+  assert.match(
+    h.stream.cursor,
+    /"eqiad\.mediawiki\.page-create","partition":0,"offset":4}/,
+  );
+  await finish(h);
+});
+
+Deno.test("a cursor naming only eqiad gets codfw added from the cursor's time, or from now when it has none", async () => {
+  for (
+    const [saved, fromMs] of [
+      [`[{"topic":"${EQIAD}","partition":0,"offset":10}]`, T0 + 3_600_000],
+      [`[{"topic":"${EQIAD}","partition":0,"timestamp":${T0}}]`, T0],
+    ] as const
+  ) {
+    const h = harness({ cursor: saved });
+    const pending = h.it.next();
+    await h.server.waitForRequests(1);
+    assert.deepEqual(
+      Cursor.parse(h.server.requests[0].lastEventId!).entries[1],
+      {
+        topic: CODFW,
+        partition: 0,
+        timestamp: fromMs,
+      },
+    );
+    assert.equal(h.stream.stats.errors["missing-topics"], 1);
+    h.server.stream().end();
+    await h.retried(1);
+    await h.server.waitForRequests(2);
+    assert.equal(h.stream.stats.errors["missing-topics"], 1, "said once");
+    await h.stream.close();
+    await pending;
+    await finish(h);
+  }
+});
+
+Deno.test("a cursor naming other streams' topics is a CursorError before any request", () => {
+  const saved =
+    `[{"topic":"eqiad.mediawiki.page-create","partition":0,"offset":1},` +
+    `{"topic":"${EQIAD}","partition":0,"offset":1}]`;
+  assert.throws(
+    () =>
+      eventStream("recentchange", {
+        userAgent: UA,
+        cursor: saved,
+        fetch: () => Promise.reject(new Error("no request")),
+      }),
+    {
+      name: "CursorError",
+      message:
+        "Cannot resume from a cursor naming 'eqiad.mediawiki.page-create': that topic is not of the streams " +
+        "asked for ('mediawiki.recentchange'); pass the cursor saved for these streams, or ask for the streams it was saved from",
+    },
+  );
+});
+
+Deno.test("an event of a topic the connection does not read is invalid-event, not delivered, never in the cursor", async () => {
+  const h = harness();
+  const w = new KafkaSseWriter(RC, [EQIAD, CODFW]);
+  const stray = {
+    topic: "eqiad.mediawiki.page-create",
+    offset: 9,
+    dt: new Date(T0).toISOString(),
+  };
+  const huge = { ...eqiad(2 ** 53, 1)[0] };
+  // meta.topic says another stream's topic; the server's id does not list it.
+  const strayFrame = `event: message\nid: ${w.id}\ndata: ${
+    JSON.stringify(w.event(stray))
+  }\n\n`;
+  const conn = h.server.stream().push(
+    strayFrame + w.frame(huge) + w.frame(eqiad(1, 1)[0]),
+  );
+  assert.equal((await h.next()).meta.offset, 1);
+  assert.deepEqual(h.errors.map(([, c]) => c.kind), [
+    "invalid-event",
+    "invalid-event",
+  ]);
+  assert.match(
+    h.errors[0][0].message,
+    /^Cannot use event of topic 'eqiad\.mediawiki\.page-create': it is not one of the connection's topics/,
+  );
+  assert.doesNotMatch(h.stream.cursor, /page-create|9007199254740993/);
+  assert.equal(h.stream.stats.events, 1);
+  conn.end();
+  const pending = h.it.next();
+  await h.server.waitForRequests(2);
+  assert.doesNotMatch(h.server.requests[1].lastEventId!, /page-create/);
+  await h.stream.close();
+  await pending;
+  await finish(h);
+});
+
+Deno.test("the first event of a connection is delivered when the server's id pins its offset exactly", async () => {
+  const h = harness();
+  const exact = new KafkaSseWriter(RC, [EQIAD, CODFW], "offset");
+  // The first connection fails before any event: the retry is also a start without a cursor.
+  h.server.refuse();
+  h.server.stream().push(exact.frames(eqiad(50, 2)));
+  assert.deepEqual(offsets([await h.next(), await h.next()]), [50, 51]);
+  assert.match(h.stream.cursor, /"offset":52}/);
+  await finish(h);
+});
+
+Deno.test("no response headers within headersTimeoutMs drops the attempt and retries", async () => {
+  const h = harness({ headersTimeoutMs: 30_000, idleTimeoutMs: 600_000 });
+  const pending = h.it.next();
+  await h.server.waitForRequests(1);
+  await h.clock.tick(29_999);
+  assert.equal(h.retries.length, 0);
+  await h.clock.tick(1);
+  await h.retried(1);
+  assert.equal(h.errors[0][1].kind, "idle-timeout");
+  assert.match(
+    h.errors[0][0].message,
+    /no response headers within 30000 ms \(headersTimeoutMs\)/,
+  );
+  h.server.stream().push(
+    new KafkaSseWriter(RC, [EQIAD, CODFW]).frame(eqiad(1, 1)[0]),
+  );
+  assert.equal(((await pending).value as RecentChangeEvent).meta.offset, 1);
+  await finish(h);
+});
+
+Deno.test("adaptive watchdog: a 20 events/s stream that stalls is dropped after 5 s, a sparse one keeps 60 s", async () => {
+  // Default options: the bound adapts; recentchange's static bound is the ceiling.
+  const h = harness();
+  const w = new KafkaSseWriter(RC, [EQIAD, CODFW]);
+  const conn = h.server.stream();
+  const messages = eqiad(1, 221, T0);
+  for (let i = 0; i < 221; i++) { // 11 s at 20 events/s.
+    const pending = h.it.next();
+    conn.push(w.frame(messages[i]));
+    await pending;
+    await h.clock.tick(50);
+  }
+  const pending = h.it.next(); // The server now sends nothing.
+  await h.clock.tick(4_999);
+  assert.equal(conn.ended, undefined);
+  await h.clock.tick(1);
+  assert.equal(conn.ended, "aborted", "dropped 5 s after the last event");
+  await h.retried(1);
+  assert.equal(h.errors[0][1].kind, "idle-timeout");
+  assert.match(
+    h.errors[0][0].message,
+    /no new event for 5000 ms \(adaptive idle bound/,
+  );
+  h.server.stream().push(w.frame(eqiad(222, 1)[0]));
+  assert.equal(((await pending).value as RecentChangeEvent).meta.offset, 222);
+  await finish(h);
+
+  const sparse = harness();
+  const sw = new KafkaSseWriter(RC, [EQIAD, CODFW]);
+  const sparseConn = sparse.server.stream();
+  for (const message of eqiad(1, 10)) { // One event every 2 s: too few to adapt.
+    const next = sparse.it.next();
+    sparseConn.push(sw.frame(message));
+    await next;
+    await sparse.clock.tick(2_000);
+  }
+  const quiet = sparse.it.next();
+  await sparse.clock.tick(59_999);
+  assert.equal(sparseConn.ended, undefined, "the static 60 s bound holds");
+  await sparse.clock.tick(1);
+  assert.equal(sparseConn.ended, "aborted");
+  await sparse.stream.close();
+  await quiet;
+  await finish(sparse);
 });

@@ -189,7 +189,7 @@ Deno.test("rejects an offset below -1, an entry with neither offset nor timestam
   const low = '[{"topic":"eqiad.x","partition":0,"offset":-2}]';
   assertCursorError(
     low,
-    `Cannot parse Last-Event-ID: expected entry 0 to have an integer offset >= -1, got '${low}'`,
+    `Cannot parse Last-Event-ID: expected entry 0 to have a safe integer offset >= -1, got '${low}'`,
   );
   const none = '[{"topic":"eqiad.x","partition":0}]';
   assertCursorError(
@@ -291,7 +291,7 @@ Deno.test("advance rejects a meta without integer topic/partition/offset, naming
     {
       name: "TypeError",
       message:
-        "Cannot advance cursor: expected meta.offset to be an integer >= 0, got '12'",
+        "Cannot advance cursor: expected meta.offset to be a safe integer >= 0, got '12'",
     },
   );
   assert.throws(

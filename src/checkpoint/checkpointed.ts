@@ -37,7 +37,10 @@ import type { CheckpointStore } from "./store.ts";
  * ```
  */
 export interface CheckpointSource<E> extends AsyncIterable<E> {
-  /** The `Last-Event-ID` after the last event handed out (`""` before any). */
+  /**
+   * The `Last-Event-ID` after every event consumed: the last one handed out
+   * and any the stream dropped since (`""` before any).
+   */
   readonly cursor: string;
   /**
    * Ends the iteration, resolving a pending wait for the next event as done
@@ -72,7 +75,7 @@ export interface CheckpointSource<E> extends AsyncIterable<E> {
  * for await (const _ of checkpointed(stream, store, options)) {
  *   await clock.tick(2_000); // processing takes 2 s of (virtual) time
  * }
- * // At 5 s (the timer: two events processed by then) and at the stream's end.
+ * // After the third event (6 s: the interval passed) and at the stream's end.
  * assert.equal(store.saves, 2);
  * assert.equal(await store.load(), '[{"topic":"eqiad.test","partition":0,"offset":4}]');
  * ```
@@ -87,10 +90,12 @@ export interface CheckpointedOptions {
   /**
    * Save the processed events' cursor once this many milliseconds passed
    * since the last save: when an event finishes processing after that, and,
-   * when none does (a quiet stream), by a timer on `clock`. So saves come at
-   * most about once per `intervalMs` however fast events arrive, and no
-   * processed event stays unsaved much longer than `intervalMs`. `undefined`
-   * means no time trigger.
+   * while the loop waits for the next event (a quiet stream), by a timer on
+   * `clock` (the cursor also moves past events the stream drops, a filter's
+   * rejects for instance, with no event handed out). So saves come at most
+   * about once per `intervalMs` however fast events arrive, and no processed
+   * event stays unsaved much longer than `intervalMs`. `undefined` means no
+   * time trigger.
    *
    * @default undefined
    */
@@ -123,7 +128,9 @@ export interface CheckpointedOptions {
  * cursor is the one from *before* the last event handed out, because that
  * event may not have been processed. If it was (for example you `break`
  * after handling it), call `store.save(stream.cursor)` after the loop.
- * When the stream ends by itself, the final cursor is saved.
+ * When the stream ends by itself, or is closed while the loop waits for the
+ * next event, the final cursor is saved: it covers the events the stream
+ * dropped after the last one handed out.
  *
  * @param stream An `EventStream` (anything iterable with a `cursor`).
  * @param store Where to save the cursor.
@@ -190,58 +197,75 @@ async function* run<E>(
   let completed = stream.cursor;
   let unsaved = 0;
   let lastSaveAt = clock.now();
+  /** The loop waits for the next event: every event handed out is processed. */
+  let waiting = false;
   let finished = false;
   /** The save in progress (or the last one): the next waits for it, whatever its outcome. */
-  let writing: Promise<void> = Promise.resolve();
+  let saving: Promise<void> = Promise.resolve();
   /** A save by the timer that failed: thrown from the loop. */
   let failure: { error: unknown } | undefined;
-  let cancelTimer: (() => void) | undefined;
   const save = (cursor: string): Promise<void> => {
-    cancelTimer?.();
-    cancelTimer = undefined;
-    unsaved = 0;
     const write = async (): Promise<void> => {
       if (cursor === "" || cursor === saved) return;
       await store.save(cursor);
       saved = cursor;
+      unsaved = 0;
       lastSaveAt = clock.now();
     };
-    writing = writing.then(write, write);
-    return writing;
+    return saving = saving.then(write, write);
   };
-  /** Saves what is processed once the interval is over, if no event comes first. */
-  const armTimer = (interval: number): void => {
-    if (cancelTimer !== undefined) return;
-    cancelTimer = clock.setTimeout(() => {
-      cancelTimer = undefined;
-      save(completed).catch((error) => {
+  /**
+   * While waiting for an event, saves what the stream consumed meanwhile,
+   * once the interval since the last save is over. A failed save closes the
+   * stream, so that the loop ends with the error even if no event comes.
+   */
+  const saveWhileWaiting = (): () => void => {
+    if (intervalMs === undefined) return () => {};
+    let cancel = () => {};
+    const due = () => {
+      save(stream.cursor).catch((error) => {
         failure ??= { error };
         void stream.close?.();
       });
-    }, Math.max(0, lastSaveAt + interval - clock.now()));
+      cancel = clock.setTimeout(due, Math.max(intervalMs, 1));
+    };
+    cancel = clock.setTimeout(
+      due,
+      Math.max(0, intervalMs - (clock.now() - lastSaveAt)),
+    );
+    return () => cancel();
   };
+  const iterator = stream[Symbol.asyncIterator]();
   try {
-    for await (const event of stream) {
-      if (failure) break;
+    while (true) {
+      waiting = true;
+      const stopTimer = saveWhileWaiting();
+      let result: IteratorResult<E>;
+      try {
+        result = await iterator.next();
+      } finally {
+        stopTimer();
+      }
+      if (failure) throw failure.error;
+      if (result.done) break;
+      waiting = false;
       const cursor = stream.cursor;
-      yield event;
+      yield result.value;
       // The consumer asked for the next event: this one is processed.
       completed = cursor;
-      if (failure) break;
       unsaved++;
       if (
         unsaved >= every ||
         (intervalMs !== undefined && clock.now() - lastSaveAt >= intervalMs)
       ) {
         await save(completed);
-      } else if (intervalMs !== undefined) {
-        armTimer(intervalMs);
       }
     }
-    if (failure) throw failure.error;
     finished = true;
   } finally {
-    // At the stream's own end every event was processed (and filtered ones count too).
-    await save(finished ? stream.cursor : completed);
+    if (!finished) await iterator.return?.();
+    // At the stream's end, or stopped while waiting, every event handed out
+    // was processed, and the cursor covers the dropped ones too.
+    await save(finished || waiting ? stream.cursor : completed);
   }
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { parseUtcDateTime } from "../date_time.ts";
 const UNIT_MS: Record<string, number> = {
   ms: 1,
   s: 1_000,
@@ -112,12 +113,8 @@ export function parseSince(
   label: string = "--since",
 ): Date {
   if (DURATION.test(text)) return new Date(nowMs - parseDuration(text, label));
-  const iso = ISO_DATE.exec(text);
-  if (iso) {
-    let normalized = text.replace(" ", "T");
-    // Beyond ECMAScript's Date.parse (local time for date-times without offset): we read them as UTC.
-    if (iso[1] === undefined && normalized.includes("T")) normalized += "Z";
-    const ms = Date.parse(normalized);
+  if (ISO_DATE.test(text)) {
+    const ms = parseUtcDateTime(text);
     if (!Number.isNaN(ms)) return new Date(ms);
   }
   throw new TypeError(

@@ -74,7 +74,7 @@ is refused with the right flag or the valid values.
   --match <path=value>      Dotted field path equals value, e.g. performer.user_text=Example
                             (repeatable; all must hold)
   --canary                  Keep canary (synthetic monitoring) events, dropped by default
-Filtered-out events still advance the cursor and the checkpoint.
+Filtered-out events (and canaries, repeats) still advance the cursor and the checkpoint.
 
 Output:
   --format <ndjson|pretty>  Default: pretty on a terminal, NDJSON (one JSON object per line)
@@ -86,8 +86,9 @@ Output:
 
 Connection:
 ${CONNECTION_OPTIONS_HELP}
-  --idle-timeout <d>        Reconnect when nothing arrives for this long (default per stream:
-                            1m for busy streams, longer for sparse ones)
+  --idle-timeout <d>        Reconnect when no new event arrives for this long (bytes alone do
+                            not count). Default: adaptive, at most 1m for busy streams (5s
+                            once it has seen 10 events/s or more), longer for sparse ones
   --allow-unknown-streams   Accept stream names this client does not know
 
 Examples:

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseServerTime } from "./_time.ts";
+import { parseUtcDateTime } from "../../date_time.ts";
 import { EventGenerator } from "./generator.ts";
 import { TopicPartitionLog } from "./logs.ts";
 import {
@@ -190,7 +190,7 @@ export function generateStreams(
     ? options.start.getTime()
     : typeof options.start === "number"
     ? options.start
-    : parseServerTime(options.start);
+    : parseUtcDateTime(options.start);
   if (!Number.isFinite(start)) {
     throw new TypeError(
       `Cannot generate streams: start must be a date or epoch ms, got '${

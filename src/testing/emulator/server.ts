@@ -8,7 +8,7 @@
 
 import { type Clock, systemClock } from "../../clock.ts";
 import { stripSecretHeaders } from "../cassette.ts";
-import { parseServerTime } from "./_time.ts";
+import { parseUtcDateTime } from "../../date_time.ts";
 import {
   type EmulatorFault,
   type EmulatorFaultScript,
@@ -592,7 +592,7 @@ export class Emulator {
       if (raw !== "" && Number.isNaN(Number(raw))) {
         // Per routes/stream.js: a non-number goes through Date.parse (in the
         // server's time zone, UTC, whatever the emulator machine's is).
-        const parsed = parseServerTime(raw);
+        const parsed = parseUtcDateTime(raw);
         if (Number.isNaN(parsed)) {
           const body = serviceErrorBody(
             line,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseServerTime } from "./_time.ts";
+import { parseUtcDateTime } from "../../date_time.ts";
 import { EventGenerator } from "./generator.ts";
 import {
   type EmulatorMessage,
@@ -411,7 +411,7 @@ function toEpochMs(value: number | string | Date): number {
     ? value.getTime()
     : typeof value === "number"
     ? value
-    : parseServerTime(value);
+    : parseUtcDateTime(value);
   if (!Number.isFinite(ms)) {
     throw new TypeError(
       `Cannot parse since: expected a date or epoch ms, got '${String(value)}'`,
