@@ -19,22 +19,53 @@ import {
 import { captureIo, runProcess } from "./_helpers.ts";
 import { ManualClock } from "../src/testing/manual_clock.ts";
 
-/** How far the test moves the demo's clock at a time: well below its 1 s idle timeout. */
-const STEP_MS = 50;
+/** How far the test moves the demo's clock at a time: far below its 1 s idle timeout. */
+const STEP_MS = 20;
+/** Event-loop turns without output after which the demo is taken to wait on time. */
+const QUIET_TURNS = 4;
 
 /**
- * Runs `main(args)` on a manual clock, moving it on by {@linkcode STEP_MS}
- * each turn of the event loop (a tick fires due timers and lets I/O
- * callbacks run) until the command returns.
+ * Runs `main(args)` on a manual clock. Time stands still while the demo
+ * makes progress (writes output) and moves on by {@linkcode STEP_MS} only
+ * after {@linkcode QUIET_TURNS} turns of the event loop without any: bytes
+ * in flight on loopback are never overtaken by a timeout, however slow the
+ * machine, and waits on time (a zombie, backoff, paced bytes, ages) pass
+ * at once.
  */
 async function onManualClock(
   args: string[],
 ): Promise<{ code: number; io: ReturnType<typeof captureIo> }> {
   const clock = new ManualClock(Date.parse("2026-12-02T12:00:00Z"));
   const io = captureIo(clock);
+  let written = 0;
+  const counted = (output: typeof io.out) => ({
+    write: (bytes: Uint8Array) => {
+      written += bytes.length;
+      return output.write(bytes);
+    },
+    writeSync: (bytes: Uint8Array) => {
+      written += bytes.length;
+      return output.writeSync(bytes);
+    },
+    isTerminal: () => false,
+  });
+  io.stdout = counted(io.out);
+  io.stderr = counted(io.err);
   let done = false;
   const run = main(args, io).finally(() => done = true);
-  while (!done) await clock.tick(STEP_MS);
+  let seen = -1;
+  let quiet = 0;
+  while (!done) {
+    if (written !== seen) {
+      seen = written;
+      quiet = 0;
+    } else if (++quiet >= QUIET_TURNS) {
+      quiet = 0;
+      await clock.tick(STEP_MS);
+      continue;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 0)); // One turn of the event loop.
+  }
   return { code: await run, io };
 }
 
