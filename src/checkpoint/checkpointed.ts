@@ -75,7 +75,7 @@ export interface CheckpointSource<E> extends AsyncIterable<E> {
  * for await (const _ of checkpointed(stream, store, options)) {
  *   await clock.tick(2_000); // processing takes 2 s of (virtual) time
  * }
- * // After the third event (6 s: the interval passed) and at the stream's end.
+ * // At 5 s (the timer: two events processed by then) and at the stream's end.
  * assert.equal(store.saves, 2);
  * assert.equal(await store.load(), '[{"topic":"eqiad.test","partition":0,"offset":4}]');
  * ```
@@ -215,37 +215,35 @@ async function* run<E>(
     return saving = saving.then(write, write);
   };
   /**
-   * While waiting for an event, saves what the stream consumed meanwhile,
-   * once the interval since the last save is over. A failed save closes the
-   * stream, so that the loop ends with the error even if no event comes.
+   * One timer for the interval (not one per event: arming and cancelling a
+   * timer around every wait would cost more than the saves it coalesces).
+   * When it is due it saves what is processed: while the loop waits, all the
+   * stream consumed (dropped events too); while the consumer processes an
+   * event, the ones before it. A failed save closes the stream, so that the
+   * loop ends with the error even if no event comes.
    */
-  const saveWhileWaiting = (): () => void => {
-    if (intervalMs === undefined) return () => {};
-    let cancel = () => {};
-    const due = () => {
-      save(stream.cursor).catch((error) => {
-        failure ??= { error };
-        void stream.close?.();
-      });
-      cancel = clock.setTimeout(due, Math.max(intervalMs, 1));
-    };
-    cancel = clock.setTimeout(
-      due,
-      Math.max(0, intervalMs - (clock.now() - lastSaveAt)),
-    );
-    return () => cancel();
+  let cancelTimer = () => {};
+  const due = (): void => {
+    const interval = intervalMs!;
+    if (clock.now() - lastSaveAt < interval) {
+      cancelTimer = clock.setTimeout(
+        due,
+        lastSaveAt + interval - clock.now(),
+      );
+      return;
+    }
+    save(waiting ? stream.cursor : completed).catch((error) => {
+      failure ??= { error };
+      void stream.close?.();
+    });
+    cancelTimer = clock.setTimeout(due, Math.max(interval, 1));
   };
+  if (intervalMs !== undefined) cancelTimer = clock.setTimeout(due, intervalMs);
   const iterator = stream[Symbol.asyncIterator]();
   try {
     while (true) {
       waiting = true;
-      const stopTimer = saveWhileWaiting();
-      let result: IteratorResult<E>;
-      try {
-        result = await iterator.next();
-      } finally {
-        stopTimer();
-      }
+      const result = await iterator.next();
       if (failure) throw failure.error;
       if (result.done) break;
       waiting = false;
@@ -263,6 +261,7 @@ async function* run<E>(
     }
     finished = true;
   } finally {
+    cancelTimer();
     if (!finished) await iterator.return?.();
     // At the stream's end, or stopped while waiting, every event handed out
     // was processed, and the cursor covers the dropped ones too.
