@@ -127,3 +127,30 @@ Deno.test({
     assert.deepEqual(run.aptCalls, ["update -qq", "install -y -qq curl"]);
   },
 });
+
+Deno.test("on a machine without curl, the curl interop tests are skipped with a printed reason, and the rest pass", async () => {
+  const bin = await Deno.makeTempDir({ prefix: "no_curl_" });
+  try {
+    await Deno.symlink(Deno.execPath(), `${bin}/deno`);
+    const run = await runProcess(`${bin}/deno`, [
+      "test",
+      "--no-check", // Type-checked by deno task check; here only the run matters.
+      "--allow-read",
+      "--allow-env",
+      "--allow-run",
+      "--allow-net=127.0.0.1",
+      "tests/interop_test.ts",
+    ], {
+      env: { PATH: bin, NO_COLOR: "1" },
+      cwd: new URL("..", import.meta.url),
+    });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(
+      run.stdout + run.stderr,
+      /skipping the 2 curl tests: curl is not installed \(not found on PATH\); install it \(apt-get install curl\) to run them/,
+    );
+    assert.match(run.stdout, /\| 1 passed \| 0 failed \| 2 ignored/);
+  } finally {
+    await Deno.remove(bin, { recursive: true });
+  }
+});
