@@ -7,6 +7,7 @@
  * @module
  */
 
+import { dirname } from "../_dirname.ts";
 import { UsageError } from "./args.ts";
 
 /** What a path that is not a regular file is, for a message. */
@@ -16,14 +17,6 @@ function kindOf(info: Deno.FileInfo): string {
   if (info.isSocket) return "a socket";
   if (info.isCharDevice || info.isBlockDevice) return "a device";
   return "not a regular file";
-}
-
-/** The directory part of a path (`.` for a bare file name). */
-function directoryOf(path: string): string {
-  const index = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
-  if (index < 0) return ".";
-  if (index === 0) return path[0];
-  return path.slice(0, index);
 }
 
 /**
@@ -67,7 +60,7 @@ export async function checkWritableFile(
       throw invalid(`${(error as Error).message}; check the path`);
     }
   }
-  const dir = directoryOf(path);
+  const dir = dirname(path);
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(dir);
