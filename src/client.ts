@@ -62,6 +62,7 @@ import {
   type EventStreamStats,
   resolveConfig,
 } from "./options.ts";
+import { readMeta } from "./raw_event.ts";
 import { ResumePoint } from "./resume_point.ts";
 import { SseDecoder, type SseFrame } from "./sse/decoder.ts";
 import type { EventOf, StreamName } from "./streams.ts";
@@ -331,9 +332,11 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
           reason: end.reason,
           ...(end.status === undefined ? {} : { status: end.status }),
         });
-        await sleep(this.#config.clock, delayMs, this.#stop.signal).catch(
-          () => {},
-        );
+        if (delayMs > 0) {
+          await sleep(this.#config.clock, delayMs, this.#stop.signal).catch(
+            () => {},
+          );
+        }
       }
     } finally {
       callerSignal?.removeEventListener("abort", onAbort);
@@ -458,13 +461,15 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
           })`,
         );
         const waitStart = clock.now();
+        let now = waitStart;
         try {
           chunk = await reader.read();
         } catch (error) {
           return ended("network", error);
         } finally {
           disarm();
-          watchdog.waited(clock.now() - waitStart);
+          now = clock.now();
+          watchdog.waited(now - waitStart);
         }
         if (reason) return ended(reason);
         if (chunk.done) {
@@ -503,13 +508,13 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
           events++;
           if (event === undefined) continue;
           this.#stats.events++;
-          this.#stats.lastEventAt = clock.now();
-          watchdog.progress(this.#advances - counted, clock.now());
+          this.#stats.lastEventAt = now;
+          watchdog.progress(this.#advances - counted, now);
           counted = this.#advances;
           yield event;
           if (this.#stopping()) return ended("closed");
         }
-        watchdog.progress(this.#advances - counted, clock.now());
+        watchdog.progress(this.#advances - counted, now);
         // A timer that fired meanwhile has cancelled the reader: the next read tells.
         frames.length = 0;
       }
@@ -542,6 +547,12 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
    * `null` for a frame that is not a valid event (reported).
    */
   #accept(frame: SseFrame): E | undefined | null {
+    const prefilter = this.#config.prefilter;
+    if (prefilter !== undefined && !prefilter(frame.data)) {
+      const meta = readMeta(frame.data);
+      // No readable meta: the full parse below says what is wrong.
+      if (isMeta(meta)) return this.#acceptMeta(frame, meta, undefined);
+    }
     let event: unknown;
     try {
       event = JSON.parse(frame.data);
@@ -570,7 +581,18 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       );
       return null;
     }
-    const meta = event.meta;
+    return this.#acceptMeta(frame, event.meta, event as E);
+  }
+
+  /**
+   * The checks and the bookkeeping of one valid event, `event` `undefined`
+   * when the prefilter dropped it unparsed.
+   */
+  #acceptMeta(
+    frame: SseFrame,
+    meta: EventMeta,
+    event: E | undefined,
+  ): E | undefined | null {
     this.#observeId(frame, meta);
     if (!this.#resume.belongs(meta)) {
       // It would enter the cursor, and every resume from it would get 404.
@@ -595,15 +617,28 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       this.#stats.canaryDropped++;
       return undefined;
     }
-    if (this.#seen && typeof meta.id === "string" && !this.#seen.add(meta.id)) {
-      this.#stats.duplicates++;
-      return undefined;
-    }
-    if (this.#options.filter && !this.#options.filter(event as E)) {
+    if (event === undefined) {
+      if (this.#seen && typeof meta.id === "string") {
+        this.#seen.remember(meta.id);
+      }
       this.#stats.filtered++;
       return undefined;
     }
-    return event as E;
+    if (this.#seen && typeof meta.id === "string") {
+      // Per PROTOCOL.md: offsets are exact, so the same event can come again
+      // under another topic-partition only after a resume placed some
+      // partition by timestamp; elsewhere ids are remembered, not checked.
+      if (!this.#resume.approximate) this.#seen.remember(meta.id);
+      else if (!this.#seen.add(meta.id)) {
+        this.#stats.duplicates++;
+        return undefined;
+      }
+    }
+    if (this.#options.filter && !this.#options.filter(event)) {
+      this.#stats.filtered++;
+      return undefined;
+    }
+    return event;
   }
 
   /** Learns from a frame's server id; a bad id is reported (once) and otherwise ignored. */
@@ -693,10 +728,11 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
 
 function isEvent(value: unknown): value is EventStreamsEvent {
   if (value === null || typeof value !== "object") return false;
-  const meta = (value as { meta?: unknown }).meta as
-    | Partial<EventMeta>
-    | null
-    | undefined;
+  return isMeta((value as { meta?: unknown }).meta);
+}
+
+function isMeta(value: unknown): value is EventMeta {
+  const meta = value as Partial<EventMeta> | null | undefined;
   return meta !== null && typeof meta === "object" &&
     typeof meta.topic === "string" && meta.topic !== "" &&
     Number.isSafeInteger(meta.partition) && meta.partition! >= 0 &&

@@ -27,6 +27,8 @@ export class DedupeWindow {
   #ring: (string | undefined)[];
   #next = 0;
   #set = new Set<string>();
+  /** `#set` holds exactly the ring's keys (false after `remember`). */
+  #indexed = true;
 
   /**
    * Creates an empty window.
@@ -43,40 +45,65 @@ export class DedupeWindow {
     this.#ring = new Array(capacity);
   }
 
-  /** How many keys the window can hold. */
+  /** The most keys remembered at once. */
   get capacity(): number {
     return this.#ring.length;
   }
 
-  /** How many keys the window holds now. */
+  /** How many keys are remembered now. */
   get size(): number {
+    this.#index();
     return this.#set.size;
   }
 
   /**
-   * Whether `key` was added and not yet forgotten.
+   * Tells whether a key is remembered.
    *
-   * @param key The key to look up.
-   * @returns `true` when the key is in the window.
+   * @param key The key.
+   * @returns `true` when it is in the window.
    */
   has(key: string): boolean {
+    this.#index();
     return this.#set.has(key);
   }
 
   /**
-   * Remembers `key`, forgetting the oldest key when full.
+   * Remembers a key unless it is there already.
    *
-   * @param key The key to remember.
-   * @returns `true` when the key is new, `false` when it is a repeat (the
-   * window is then unchanged).
+   * @param key The key.
+   * @returns `false` when it was there (a repeat), `true` when it is new.
    */
   add(key: string): boolean {
+    this.#index();
     if (this.#set.has(key)) return false;
     const evicted = this.#ring[this.#next];
     if (evicted !== undefined) this.#set.delete(evicted);
-    this.#ring[this.#next] = key;
-    this.#next = (this.#next + 1) % this.#ring.length;
+    this.#push(key);
     this.#set.add(key);
     return true;
+  }
+
+  /**
+   * Remembers a key without checking it: one array store, for the stretches
+   * where repeats cannot happen. The next {@linkcode DedupeWindow.add} or
+   * {@linkcode DedupeWindow.has} indexes the window again (once).
+   *
+   * @param key The key.
+   */
+  remember(key: string): void {
+    this.#push(key);
+    this.#indexed = false;
+  }
+
+  #push(key: string): void {
+    this.#ring[this.#next] = key;
+    if (++this.#next === this.#ring.length) this.#next = 0;
+  }
+
+  #index(): void {
+    if (this.#indexed) return;
+    this.#set.clear();
+    for (const key of this.#ring) if (key !== undefined) this.#set.add(key);
+    this.#indexed = true;
   }
 }

@@ -6,27 +6,54 @@
  * `mediawiki.page_change.v1` and the other `mediawiki.*` streams.
  *
  * Events a filter rejects are consumed (the cursor moves past them), so they
- * never come back after a reconnect.
+ * never come back after a reconnect. The selectors (`byWiki`, `byDomain`,
+ * `byType`, `byNamespace`, `byBot`, and `allOf`/`anyOf` of them) carry a
+ * {@linkcode EventFilter.prefilter} that rejects most non-matching events
+ * on their raw text, before the full `JSON.parse`.
  *
  * @module
  */
 import { getPath } from "./_path.ts";
+import { mayHaveLiteral, mayHaveString } from "./raw_event.ts";
 import type { EventStreamsEvent } from "./types.ts";
 
 /**
- * A predicate over events: `true` keeps the event, `false` drops it.
+ * A predicate over events: `true` keeps the event, `false` drops it. It may
+ * carry a `prefilter`, a test on the event's raw JSON text that returns
+ * `false` only for events the predicate would surely reject, so that
+ * {@linkcode eventStream} can drop them without parsing them in full.
  *
  * @typeParam E The event type.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import type { EventFilter, RecentChangeEvent } from "@eventstreams/client";
+ * import { byWiki, type EventFilter, type RecentChangeEvent } from "@eventstreams/client";
  * const humansOnly: EventFilter<RecentChangeEvent> = (event) => event.bot !== true;
- * assert.ok(typeof humansOnly === "function");
+ * assert.equal(humansOnly.prefilter, undefined); // A plain function: parsed, then tested.
+ * assert.equal(byWiki("enwiki").prefilter?.('{"wiki":"dewiki"}'), false);
  * ```
  */
-export type EventFilter<E> = (event: E) => boolean;
+export interface EventFilter<E> {
+  /** Tests a parsed event: `true` keeps it. */
+  (event: E): boolean;
+  /**
+   * Tests the event's raw JSON text first: `false` only when the predicate
+   * would surely reject the event (then it is dropped unparsed), `true` when
+   * it may keep it.
+   */
+  prefilter?: (text: string) => boolean;
+}
+
+/** Attaches a prefilter to a predicate. */
+function withPrefilter<E>(
+  keep: (event: E) => boolean,
+  prefilter: ((text: string) => boolean) | undefined,
+): EventFilter<E> {
+  const filter: EventFilter<E> = keep;
+  if (prefilter) filter.prefilter = prefilter;
+  return filter;
+}
 
 /** Where each stream keeps the wiki's database name. */
 const WIKI_FIELDS = ["wiki", "database", "wiki_id"];
@@ -86,13 +113,17 @@ export function byDomain(...domains: string[]): EventFilter<EventStreamsEvent> {
     if (domain.startsWith("*.")) suffixes.push(domain.slice(1));
     else exact.add(domain);
   }
-  return (event) => {
+  const mayExact = mayHaveString([...exact]);
+  const maySuffix = mayHaveString(suffixes, true);
+  return withPrefilter((event) => {
     const domain = event.meta?.domain;
     if (typeof domain !== "string") return false;
     const lower = domain.toLowerCase();
     return exact.has(lower) ||
       suffixes.some((suffix) => lower.endsWith(suffix));
-  };
+  }, (text) =>
+    (exact.size > 0 && mayExact(text)) ||
+    (suffixes.length > 0 && maySuffix(text)));
 }
 
 /**
@@ -118,12 +149,15 @@ export function byDomain(...domains: string[]): EventFilter<EventStreamsEvent> {
  */
 export function byWiki(...wikis: string[]): EventFilter<EventStreamsEvent> {
   const wanted = lowerSet("byWiki", "wiki", wikis);
-  return (event) =>
-    anyField(
-      event,
-      WIKI_FIELDS,
-      (v) => typeof v === "string" && wanted.has(v.toLowerCase()),
-    );
+  return withPrefilter(
+    (event) =>
+      anyField(
+        event,
+        WIKI_FIELDS,
+        (v) => typeof v === "string" && wanted.has(v.toLowerCase()),
+      ),
+    mayHaveString([...wanted]),
+  );
 }
 
 /**
@@ -149,12 +183,15 @@ export function byWiki(...wikis: string[]): EventFilter<EventStreamsEvent> {
  */
 export function byType(...types: string[]): EventFilter<EventStreamsEvent> {
   const wanted = new Set(nonEmpty("byType", "type", types));
-  return (event) =>
-    anyField(
-      event,
-      TYPE_FIELDS,
-      (v) => typeof v === "string" && wanted.has(v),
-    );
+  return withPrefilter(
+    (event) =>
+      anyField(
+        event,
+        TYPE_FIELDS,
+        (v) => typeof v === "string" && wanted.has(v),
+      ),
+    mayHaveString([...wanted]),
+  );
 }
 
 /**
@@ -182,12 +219,18 @@ export function byNamespace(
   ...namespaces: number[]
 ): EventFilter<EventStreamsEvent> {
   const wanted = new Set(nonEmpty("byNamespace", "namespace", namespaces));
-  return (event) =>
-    anyField(
-      event,
-      NAMESPACE_FIELDS,
-      (v) => typeof v === "number" && wanted.has(v),
-    );
+  return withPrefilter(
+    (event) =>
+      anyField(
+        event,
+        NAMESPACE_FIELDS,
+        (v) => typeof v === "number" && wanted.has(v),
+      ),
+    // Non-finite numbers have no JSON form: no prefilter can be sound there.
+    [...wanted].every(Number.isFinite)
+      ? mayHaveLiteral([...wanted])
+      : undefined,
+  );
 }
 
 /**
@@ -220,10 +263,13 @@ export function byBot(isBot: boolean): EventFilter<EventStreamsEvent> {
       }: pass true (bots only) or false (humans only)`,
     );
   }
-  return (event) =>
-    BOT_FIELDS.map((path) => getPath(event, path)).find((v) =>
-      typeof v === "boolean"
-    ) === isBot;
+  return withPrefilter(
+    (event) =>
+      BOT_FIELDS.map((path) => getPath(event, path)).find((v) =>
+        typeof v === "boolean"
+      ) === isBot,
+    mayHaveLiteral([isBot]),
+  );
 }
 
 /**
@@ -294,7 +340,13 @@ export function byField(
  * ```
  */
 export function allOf<E>(...filters: EventFilter<E>[]): EventFilter<E> {
-  return (event) => filters.every((keep) => keep(event));
+  const prefilters = filters.flatMap((f) => f.prefilter ? [f.prefilter] : []);
+  return withPrefilter(
+    (event) => filters.every((keep) => keep(event)),
+    prefilters.length === 0
+      ? undefined
+      : (text) => prefilters.every((may) => may(text)),
+  );
 }
 
 /**
@@ -316,7 +368,13 @@ export function allOf<E>(...filters: EventFilter<E>[]): EventFilter<E> {
  * ```
  */
 export function anyOf<E>(...filters: EventFilter<E>[]): EventFilter<E> {
-  return (event) => filters.some((keep) => keep(event));
+  const prefilters = filters.flatMap((f) => f.prefilter ? [f.prefilter] : []);
+  return withPrefilter(
+    (event) => filters.some((keep) => keep(event)),
+    prefilters.length === 0 || prefilters.length < filters.length
+      ? undefined
+      : (text) => prefilters.some((may) => may(text)),
+  );
 }
 
 /** Whether any of `paths` in `event` holds a value that passes `test`. */

@@ -351,9 +351,25 @@ export interface EventStreamOptions<E = EventStreamsEvent> {
    * move the cursor, so they never come back. If it throws, the iteration
    * ends with that error.
    *
+   * When the filter carries a `prefilter` (the library's `byWiki`,
+   * `byDomain`, `byType`, `byNamespace`, `byBot` and their `allOf`/`anyOf`
+   * do), events it rejects on their raw text are dropped without parsing
+   * them in full: only their `meta` is read, so the cursor moves exactly.
+   *
    * @default {undefined} (keep all)
    */
   filter?: EventFilter<E>;
+  /**
+   * A test on each event's raw JSON text (the frame's `data`), run before
+   * the full `JSON.parse`: `false` drops the event unparsed (counted as
+   * filtered; its `meta` alone is read, so the cursor still moves past it).
+   * Return `false` only for events you surely do not want, e.g.
+   * `(text) => text.includes('"enwiki"')`. Combined with the filter's own
+   * `prefilter`, if any: both must pass.
+   *
+   * @default {undefined}
+   */
+  prefilter?: (text: string) => boolean;
   /**
    * The source of time and timers (tests inject a manual clock).
    *
@@ -425,6 +441,8 @@ export interface Config {
   maxConnectionMs: number;
   canary: boolean;
   dedupeWindow: number;
+  /** The caller's prefilter and the filter's, combined. */
+  prefilter: ((text: string) => boolean) | undefined;
   headers: Headers;
   options: EventStreamOptions<EventStreamsEvent>;
 }
@@ -537,6 +555,7 @@ export function resolveConfig(
     ),
     canary: options.canary ?? false,
     dedupeWindow,
+    prefilter: combinePrefilters(options.prefilter, options.filter?.prefilter),
     headers,
     options,
   };
@@ -654,6 +673,22 @@ function sinceToMs(
     );
   }
   return ms;
+}
+
+function combinePrefilters(
+  own: unknown,
+  filters: ((text: string) => boolean) | undefined,
+): ((text: string) => boolean) | undefined {
+  if (own !== undefined && typeof own !== "function") {
+    throw new TypeError(
+      `Cannot use prefilter ${
+        show(own)
+      }: expected a function (text) => boolean`,
+    );
+  }
+  const mine = own as ((text: string) => boolean) | undefined;
+  if (mine && filters) return (text) => mine(text) && filters(text);
+  return mine ?? filters;
 }
 
 function checkDuration(name: string, value: number): number {

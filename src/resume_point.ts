@@ -113,6 +113,7 @@ export class ResumePoint {
   #requests = 0;
   /** The connection's topics: those its `Last-Event-ID` listed, or its first server id. */
   #topics: Set<string> | undefined;
+  #approximate = false;
   /** The last topic found to belong to the connection. */
   #lastTopic = "";
   /** The last id text seen on this connection, to parse each distinct id once. */
@@ -138,10 +139,7 @@ export class ResumePoint {
    */
   get text(): string {
     if (this.#consumed === undefined) return "";
-    if (this.#hasLatest && this.#earliestMs !== undefined) {
-      this.#consumed.pinLatest(this.#earliestMs);
-      this.#hasLatest = false;
-    }
+    if (this.#hasLatest) this.#pinLatest();
     return this.#consumed.toString();
   }
 
@@ -163,10 +161,13 @@ export class ResumePoint {
     this.#lastTopic = "";
     if (this.#consumed !== undefined) {
       const lastEventId = this.text;
-      this.#topics = new Set(this.#consumed.entries.map((e) => e.topic));
+      const entries = this.#consumed.entries;
+      this.#topics = new Set(entries.map((e) => e.topic));
+      this.#approximate = entries.some((e) => "timestamp" in e);
       return { lastEventId, sinceMs: undefined, ...(added ? { added } : {}) };
     }
     this.#topics = undefined;
+    this.#approximate = false;
     return {
       lastEventId: undefined,
       sinceMs: this.#sinceMs ?? (first ? undefined : this.#liveStartMs),
@@ -189,6 +190,17 @@ export class ResumePoint {
    */
   observeId(text: string, meta?: EventPosition): CursorError | undefined {
     if (text === this.#lastIdText) return undefined;
+    // Once the cursor, the connection's topics and the pins are known, an
+    // id teaches nothing more: skip parsing those that look like KafkaSSE
+    // ids (a JSON array); anything else is still parsed, and reported.
+    if (
+      this.#topics !== undefined && !this.#provisional && !this.#hasLatest &&
+      this.#consumed !== undefined && text.charCodeAt(0) === 0x5b &&
+      text.charCodeAt(text.length - 1) === 0x5d
+    ) {
+      this.#lastIdText = text;
+      return undefined;
+    }
     this.#lastIdText = text;
     let id: Cursor;
     try {
@@ -270,7 +282,23 @@ export class ResumePoint {
       if (Number.isInteger(ms)) {
         this.#earliestMs = Math.min(this.#earliestMs ?? Infinity, ms);
       }
+      if (this.#hasLatest) this.#pinLatest();
     }
+  }
+
+  /**
+   * Whether the connection's `Last-Event-ID` placed some partition by
+   * timestamp: then events already consumed under another topic-partition
+   * (the same `meta.id`) may come again, and are worth checking for.
+   */
+  get approximate(): boolean {
+    return this.#approximate;
+  }
+
+  #pinLatest(): void {
+    if (this.#earliestMs === undefined) return;
+    this.#consumed!.pinLatest(this.#earliestMs);
+    this.#hasLatest = false;
   }
 
   /** Refuses a cursor that names topics of streams not asked for. */

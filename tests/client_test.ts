@@ -1525,3 +1525,32 @@ Deno.test("adaptive watchdog: a 20 events/s stream that stalls is dropped after 
   await quiet;
   await finish(sparse);
 });
+
+Deno.test("events a prefilter rejects are dropped unparsed, and the cursor moves past them exactly", async () => {
+  let filterCalls = 0;
+  const h = harness({
+    prefilter: (text) => text.includes('"arwiki"'),
+    filter: () => (filterCalls++, true),
+  });
+  const w = new KafkaSseWriter(RC, [EQIAD, CODFW]);
+  const messages = eqiad(1, 10).map((m) =>
+    m.offset % 4 === 0 ? { ...m, fields: { wiki: "arwiki" } } : m
+  );
+  const conn = h.server.stream().push(w.frames(messages.slice(0, 6)));
+  assert.deepEqual(offsets([await h.next()]), [4]);
+  const pending = h.it.next();
+  await h.clock.tick(0);
+  assert.equal(h.stream.stats.filtered, 5, "offsets 1-3, 5, 6");
+  assert.equal(
+    filterCalls,
+    1,
+    "only the event that passed the prefilter was parsed",
+  );
+  assert.match(h.stream.cursor, /"offset":7}/);
+  conn.end();
+  await h.server.waitForRequests(2);
+  assert.match(h.server.requests[1].lastEventId!, /"offset":7}/);
+  h.server.stream().push(w.frames(messages.slice(6)));
+  assert.deepEqual(offsets([(await pending).value as RecentChangeEvent]), [8]);
+  await finish(h);
+});

@@ -178,3 +178,75 @@ Deno.test("anyOf keeps what at least one filter keeps", () => {
   assert.deepEqual(kept(anyOf(byNamespace(14))), [RV]);
   assert.equal(anyOf<EventStreamsEvent>()(event({})), false);
 });
+
+Deno.test("a selector's prefilter never rejects an event the selector keeps (seeded generated events of six streams)", async () => {
+  const { EventGenerator } = await import(
+    "../src/testing/emulator/generator.ts"
+  );
+  const generator = new EventGenerator({ seed: 11, canaryEvery: 50 });
+  const streams = [
+    RC,
+    PC,
+    RV,
+    "mediawiki.page-create",
+    "mediawiki.page-delete",
+    "mediawiki.page-move",
+  ];
+  const events: [EventStreamsEvent, string][] = [];
+  for (let i = 0; i < 3_000; i++) {
+    const { event } = generator.event(streams[i % streams.length], i * 1000);
+    (event.meta as Record<string, unknown>).topic = `eqiad.${streams[i % 6]}`;
+    events.push([event as unknown as EventStreamsEvent, JSON.stringify(event)]);
+  }
+  // Upper case in the data: the selectors are case-insensitive, so must the prefilters be.
+  events.push([
+    event({ wiki: "EnWiki", type: "edit" }, "EN.Wikipedia.org"),
+    JSON.stringify(event({ wiki: "EnWiki", type: "edit" }, "EN.Wikipedia.org")),
+  ]);
+  const filters: [string, EventFilter<EventStreamsEvent>][] = [
+    ["byWiki(enwiki)", byWiki("enwiki")],
+    ["byWiki(dewiki, frwiki)", byWiki("dewiki", "frwiki")],
+    ["byDomain(en.wikipedia.org)", byDomain("en.wikipedia.org")],
+    ["byDomain(*.wikipedia.org)", byDomain("*.wikipedia.org")],
+    ["byType(edit)", byType("edit")],
+    ["byType(new, log)", byType("new", "log")],
+    ["byNamespace(0)", byNamespace(0)],
+    ["byNamespace(14, 6)", byNamespace(14, 6)],
+    ["byBot(true)", byBot(true)],
+    ["byBot(false)", byBot(false)],
+    ["allOf", allOf(byWiki("enwiki"), byType("edit"), byBot(false))],
+    ["anyOf", anyOf(byWiki("jawiki"), byNamespace(1))],
+  ];
+  for (const [name, filter] of filters) {
+    assert.ok(filter.prefilter, `${name} has a prefilter`);
+    let rejected = 0;
+    let kept = 0;
+    for (const [parsed, text] of events) {
+      const keep = filter(parsed);
+      if (keep) kept++;
+      if (!filter.prefilter!(text)) {
+        rejected++;
+        assert.equal(
+          keep,
+          false,
+          `${name} prefilter rejected a kept event: ${text}`,
+        );
+      }
+    }
+    assert.ok(kept > 0, `${name} keeps some events`);
+    if (!name.startsWith("byBot") && name !== "byNamespace(0)") {
+      assert.ok(
+        rejected > events.length / 4,
+        `${name} prefilter rejects many (${rejected})`,
+      );
+    }
+  }
+  assert.equal(
+    anyOf(byWiki("enwiki"), (e) => e.meta.offset > 0).prefilter,
+    undefined,
+  );
+  assert.equal(
+    allOf((e: EventStreamsEvent) => e.meta.offset > 0).prefilter,
+    undefined,
+  );
+});

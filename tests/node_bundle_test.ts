@@ -128,6 +128,7 @@ const CORE = [
   "src/resume_point.ts",
   "src/watchdog.ts",
   "src/date_time.ts",
+  "src/raw_event.ts",
   "src/backoff.ts",
   "src/dedupe.ts",
   "src/filter.ts",

@@ -1,0 +1,166 @@
+/**
+ * Reading an event's raw JSON text without parsing all of it: the `meta`
+ * object alone, and tests for a value's presence. They let a filter reject an
+ * event before the full `JSON.parse` while the cursor still moves past it
+ * exactly.
+ *
+ * @module
+ */
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/**
+ * Parses the top-level `meta` object of an event's JSON text, skipping the
+ * rest: a scan to the `"meta"` key at depth 1 (the server writes it second,
+ * after `$schema`), then `JSON.parse` of that object only.
+ *
+ * @param text An event's JSON text (a frame's `data`).
+ * @returns The parsed `meta` value, or `undefined` when the text has no
+ * top-level `meta` object or is not well-formed there (parse it in full).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readMeta } from "./raw_event.ts";
+ *
+ * const text = '{"$schema":"/x","title":"a \\\\"meta\\\\": {}","meta":{"topic":"eqiad.x","partition":0,"offset":7},"wiki":"enwiki"}';
+ * assert.deepEqual(readMeta(text), { topic: "eqiad.x", partition: 0, offset: 7 });
+ * assert.equal(readMeta('{"inner":{"meta":{}}}'), undefined);
+ * ```
+ */
+export function readMeta(text: string): unknown {
+  const n = text.length;
+  let depth = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const end = stringEnd(text, i);
+      if (end < 0) return undefined;
+      if (depth === 1 && end - i === 5 && text.startsWith('"meta"', i)) {
+        let j = skipSpace(text, end + 1);
+        if (text.charCodeAt(j) !== 0x3a) return undefined; // ":"
+        j = skipSpace(text, j + 1);
+        if (text.charCodeAt(j) !== OPEN_BRACE) return undefined;
+        const close = valueEnd(text, j);
+        if (close < 0) return undefined;
+        try {
+          return JSON.parse(text.slice(j, close + 1));
+        } catch {
+          return undefined;
+        }
+      }
+      i = end;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+    else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
+  }
+  return undefined;
+}
+
+/**
+ * A test on raw event text that says whether any JSON string in it may
+ * equal one of `values` (ASCII case-insensitive): `false` only when none
+ * can. Text with a `\u` escape may spell a value in escapes, so it is
+ * always a maybe.
+ *
+ * @param values The string values looked for.
+ * @param suffix Match values ending the string (`.wikipedia.org`) instead
+ * of whole strings.
+ * @returns The test.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mayHaveString } from "./raw_event.ts";
+ *
+ * const enwiki = mayHaveString(["enwiki"]);
+ * assert.equal(enwiki('{"wiki":"enwiki"}'), true);
+ * assert.equal(enwiki('{"wiki":"dewiki","title":"enwiki history"}'), false);
+ * assert.equal(mayHaveString([".wikipedia.org"], true)('{"domain":"de.wikipedia.org"}'), true);
+ * ```
+ */
+export function mayHaveString(
+  values: readonly string[],
+  suffix = false,
+): (text: string) => boolean {
+  const tokens = values.map((value) => {
+    const json = JSON.stringify(value); // The server writes strings as JSON.stringify does.
+    return escapeRegExp(suffix ? json.slice(1) : json);
+  });
+  return mayMatch(new RegExp(tokens.join("|"), "i"));
+}
+
+/**
+ * A test on raw event text that says whether a JSON number or literal in it
+ * may be one of `values` (`0`, `14`, `true`): `false` only when none can.
+ *
+ * @param values The numbers or booleans looked for.
+ * @returns The test.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mayHaveLiteral } from "./raw_event.ts";
+ *
+ * const talk = mayHaveLiteral([1]);
+ * assert.equal(talk('{"namespace":1,"offset":10}'), true);
+ * assert.equal(talk('{"namespace":0,"offset":10}'), false);
+ * ```
+ */
+export function mayHaveLiteral(
+  values: readonly (number | boolean)[],
+): (text: string) => boolean {
+  const tokens = values.map((value) => escapeRegExp(JSON.stringify(value)));
+  return mayMatch(
+    new RegExp(`(?<![\\w.+-])(?:${tokens.join("|")})(?![\\w.])`),
+  );
+}
+
+function mayMatch(pattern: RegExp): (text: string) => boolean {
+  return (text) => pattern.test(text) || text.includes("\\u");
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+/** The index of the quote that closes the string opening at `start`, or -1. */
+function stringEnd(text: string, start: number): number {
+  let i = start;
+  while (true) {
+    i = text.indexOf('"', i + 1);
+    if (i < 0) return -1;
+    let backslashes = 0;
+    while (text.charCodeAt(i - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return i;
+  }
+}
+
+/** The index of the brace closing the object opening at `start`, or -1. */
+function valueEnd(text: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      i = stringEnd(text, i);
+      if (i < 0) return -1;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+    else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && --depth === 0) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+function skipSpace(text: string, i: number): number {
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+    i++;
+  }
+  return i;
+}
