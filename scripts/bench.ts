@@ -5,11 +5,13 @@
  * synthetic recentchange-like corpus, cut in 1,448-byte (one TCP segment) and
  * 16 KiB chunks. Also times a 5 MB frame fed in 1 KiB chunks, and prints the
  * retained-memory measurement (scripts/bench_memory.ts) when the process runs
- * with `--v8-flags=--expose-gc`, and the client's end-to-end throughput
- * (scripts/bench_client.ts).
+ * with `--v8-flags=--expose-gc`, the client's end-to-end throughput
+ * (scripts/bench_client.ts), the emulator's (scripts/bench_emulator.ts,
+ * target > 20,000 events/s) and what `tail --checkpoint` costs on a catch-up
+ * (scripts/bench_checkpoint.ts, target <= 1.5x).
  *
  * Run: `deno task bench` (or `deno run --v8-flags=--expose-gc --allow-read
- * --allow-env scripts/bench.ts`). Options: `--runs=N` (default 7), `--quick`.
+ * --allow-env --allow-net=127.0.0.1 --allow-write scripts/bench.ts`). Options: `--runs=N` (default 7), `--quick`.
  *
  * @module
  */
@@ -29,6 +31,8 @@ import {
 } from "./bench_corpus.ts";
 import { benchClient, printClientBench } from "./bench_client.ts";
 import { measureRetainedMemory, printRetainedMemory } from "./bench_memory.ts";
+import { printEmulatorBench } from "./bench_emulator.ts";
+import { printCheckpointBench } from "./bench_checkpoint.ts";
 
 const MB = 1e6;
 const quick = Deno.args.includes("--quick");
@@ -292,4 +296,7 @@ if (import.meta.main) {
   }
   console.log();
   printClientBench(await benchClient(RUNS, CORPUS_BYTES));
+  console.log();
+  await printEmulatorBench(quick ? 1 : 3);
+  await printCheckpointBench(quick ? 3 : 5);
 }

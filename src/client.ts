@@ -191,7 +191,7 @@ export function eventStream<const S extends StreamName | readonly StreamName[]>(
  * @throws {TypeError} When the User-Agent is missing or generic.
  *
  * @example A stream added to the server after this library
- * ```ts
+ * ```ts no-assert
  * import { eventStream } from "@eventstreams/client";
  * const stream = eventStream("mediawiki.some-new-stream", {
  *   userAgent: "MyBot/1.0 (mybot@example.org)",

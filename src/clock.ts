@@ -57,7 +57,7 @@ const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
  * firing at once.
  *
  * @example
- * ```ts
+ * ```ts no-assert
  * import { systemClock } from "@eventstreams/client";
  * const cancel = systemClock.setTimeout(() => {}, 1000);
  * cancel();
@@ -90,7 +90,7 @@ export const systemClock: Clock = {
  * @returns A promise that resolves after `ms`.
  *
  * @example
- * ```ts
+ * ```ts no-assert
  * import { sleep, systemClock } from "@eventstreams/client";
  * await sleep(systemClock, 0);
  * ```

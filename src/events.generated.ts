@@ -149,8 +149,7 @@ export interface PageDeleteEvent extends EventStreamsEvent {
  * Represents the user that performed this change.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageDeletePerformer } from "@eventstreams/client";
  *
  * // Shaped like `event.performer` of a `mediawiki.page-delete` event (placeholder values).
@@ -159,7 +158,6 @@ export interface PageDeleteEvent extends EventStreamsEvent {
  *   user_is_bot: false,
  *   user_text: "example",
  * };
- * assert.equal(performer.user_text, "example");
  * ```
  */
 export interface PageDeletePerformer {
@@ -262,8 +260,7 @@ export interface PageLinksChangeEvent extends EventStreamsEvent {
  * The `added_links_item` object of PageLinksChange event.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageLinksChangeAddedLinksItem } from "@eventstreams/client";
  *
  * // From `event.added_links[0]` of the spec's example `mediawiki.page-links-change` event.
@@ -271,7 +268,6 @@ export interface PageLinksChangeEvent extends EventStreamsEvent {
  *   external: false,
  *   link: "example_link",
  * };
- * assert.equal(addedLink.link, "example_link");
  * ```
  */
 export interface PageLinksChangeAddedLinksItem {
@@ -287,8 +283,7 @@ export interface PageLinksChangeAddedLinksItem {
  * Represents the user that performed this change.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageLinksChangePerformer } from "@eventstreams/client";
  *
  * // Shaped like `event.performer` of a `mediawiki.page-links-change` event (placeholder values).
@@ -297,7 +292,6 @@ export interface PageLinksChangeAddedLinksItem {
  *   user_is_bot: false,
  *   user_text: "example",
  * };
- * assert.equal(performer.user_text, "example");
  * ```
  */
 export interface PageLinksChangePerformer {
@@ -334,13 +328,11 @@ export interface PageLinksChangePerformer {
  * The `removed_links_item` object of PageLinksChange event.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageLinksChangeRemovedLinksItem } from "@eventstreams/client";
  *
  * // Shaped like `event.removed_links[0]` of a `mediawiki.page-links-change` event (placeholder values).
  * const removedLink: PageLinksChangeRemovedLinksItem = { link: "example" };
- * assert.equal(removedLink.link, "example");
  * ```
  */
 export interface PageLinksChangeRemovedLinksItem {
@@ -429,8 +421,7 @@ export interface PageMoveEvent extends EventStreamsEvent {
  * redirect page was created.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageMoveNewRedirectPage } from "@eventstreams/client";
  *
  * // Shaped like `event.new_redirect_page` of a `mediawiki.page-move` event (placeholder values).
@@ -440,7 +431,6 @@ export interface PageMoveEvent extends EventStreamsEvent {
  *   page_title: "example",
  *   rev_id: 1,
  * };
- * assert.equal(newRedirectPage.page_title, "example");
  * ```
  */
 export interface PageMoveNewRedirectPage {
@@ -460,8 +450,7 @@ export interface PageMoveNewRedirectPage {
  * Represents the user that performed this change.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageMovePerformer } from "@eventstreams/client";
  *
  * // Shaped like `event.performer` of a `mediawiki.page-move` event (placeholder values).
@@ -470,7 +459,6 @@ export interface PageMoveNewRedirectPage {
  *   user_is_bot: false,
  *   user_text: "example",
  * };
- * assert.equal(performer.user_text, "example");
  * ```
  */
 export interface PageMovePerformer {
@@ -509,8 +497,7 @@ export interface PageMovePerformer {
  * event.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageMovePriorState } from "@eventstreams/client";
  *
  * // From `event.prior_state` of the spec's example `mediawiki.page-move` event.
@@ -519,7 +506,6 @@ export interface PageMovePerformer {
  *   page_title: "example_old_page_title",
  *   rev_id: 122,
  * };
- * assert.equal(priorState.page_title, "example_old_page_title");
  * ```
  */
 export interface PageMovePriorState {
@@ -603,8 +589,7 @@ export interface PagePropertiesChangeEvent extends EventStreamsEvent {
  * Represents the user that performed this change.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PagePropertiesChangePerformer } from "@eventstreams/client";
  *
  * // Shaped like `event.performer` of a `mediawiki.page-properties-change` event (placeholder values).
@@ -613,7 +598,6 @@ export interface PagePropertiesChangeEvent extends EventStreamsEvent {
  *   user_is_bot: false,
  *   user_text: "example",
  * };
- * assert.equal(performer.user_text, "example");
  * ```
  */
 export interface PagePropertiesChangePerformer {
@@ -721,8 +705,7 @@ export interface PageUndeleteEvent extends EventStreamsEvent {
  * Represents the user that performed this change.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageUndeletePerformer } from "@eventstreams/client";
  *
  * // Shaped like `event.performer` of a `mediawiki.page-undelete` event (placeholder values).
@@ -731,7 +714,6 @@ export interface PageUndeleteEvent extends EventStreamsEvent {
  *   user_is_bot: false,
  *   user_text: "example",
  * };
- * assert.equal(performer.user_text, "example");
  * ```
  */
 export interface PageUndeletePerformer {
@@ -774,13 +756,11 @@ export interface PageUndeletePerformer {
  * deleted.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageUndeletePriorState } from "@eventstreams/client";
  *
  * // From `event.prior_state` of the spec's example `mediawiki.page-undelete` event.
  * const priorState: PageUndeletePriorState = { page_id: 123 };
- * assert.equal(priorState.page_id, 123);
  * ```
  */
 export interface PageUndeletePriorState {
@@ -880,8 +860,7 @@ export interface PageChangeEvent extends EventStreamsEvent {
  * have its own associated page create event.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageChangeCreatedRedirectPage } from "@eventstreams/client";
  *
  * // Shaped like `event.created_redirect_page` of a `mediawiki.page_change.v1` event (placeholder values).
@@ -889,7 +868,6 @@ export interface PageChangeEvent extends EventStreamsEvent {
  *   page_id: 1,
  *   page_title: "example",
  * };
- * assert.equal(createdRedirectPage.page_title, "example");
  * ```
  */
 export interface PageChangeCreatedRedirectPage {
@@ -914,8 +892,7 @@ export interface PageChangeCreatedRedirectPage {
  * Fields for MediaWiki page entity.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageChangePage } from "@eventstreams/client";
  *
  * // From `event.page` of the spec's example `mediawiki.page_change.v1` event.
@@ -926,7 +903,6 @@ export interface PageChangeCreatedRedirectPage {
  *   page_title: "example",
  *   revision_count: 1,
  * };
- * assert.equal(page.page_title, "example");
  * ```
  */
 export interface PageChangePage {
@@ -959,8 +935,7 @@ export interface PageChangePage {
  * about the target page the redirect links to.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageChangePageLink } from "@eventstreams/client";
  *
  * // From `event.page.redirect_page_link` of the spec's example `mediawiki.page_change.v1` event.
@@ -970,7 +945,6 @@ export interface PageChangePage {
  *   page_id: 2,
  *   page_title: "Redirect_Target",
  * };
- * assert.equal(pageLink.page_title, "Redirect_Target");
  * ```
  */
 export interface PageChangePageLink {
@@ -997,13 +971,11 @@ export interface PageChangePageLink {
  * edit, this will be the same as revision.editor.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageChangeUser } from "@eventstreams/client";
  *
  * // From `event.performer` of the spec's example `mediawiki.page_change.v1` event.
  * const user: PageChangeUser = { user_id: 123, user_text: "yoohoo" };
- * assert.equal(user.user_text, "yoohoo");
  * ```
  */
 export interface PageChangeUser {
@@ -1057,13 +1029,11 @@ export interface PageChangeUser {
  * values have changed.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageChangePriorState } from "@eventstreams/client";
  *
  * // Shaped like `event.prior_state` of a `mediawiki.page_change.v1` event (placeholder values).
  * const priorState: PageChangePriorState = { page: { page_title: "example" } };
- * assert.equal(priorState.page?.page_title, "example");
  * ```
  */
 export interface PageChangePriorState {
@@ -1079,13 +1049,11 @@ export interface PageChangePriorState {
  * Fields for MediaWiki page entity.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageChangePriorStatePage } from "@eventstreams/client";
  *
  * // Shaped like `event.prior_state.page` of a `mediawiki.page_change.v1` event (placeholder values).
  * const priorStatePage: PageChangePriorStatePage = { page_title: "example" };
- * assert.equal(priorStatePage.page_title, "example");
  * ```
  */
 export interface PageChangePriorStatePage {
@@ -1111,15 +1079,13 @@ export interface PageChangePriorStatePage {
  * Fields for MediaWiki revision entity.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageChangePriorStateRevision } from "@eventstreams/client";
  *
  * // Shaped like `event.prior_state.revision` of a `mediawiki.page_change.v1` event (placeholder values).
  * const priorStateRevision: PageChangePriorStateRevision = {
  *   comment: "example",
  * };
- * assert.equal(priorStateRevision.comment, "example");
  * ```
  */
 export interface PageChangePriorStateRevision {
@@ -1174,8 +1140,7 @@ export interface PageChangePriorStateRevision {
  * Fields for representing MediaWiki page revision content.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageChangeContent } from "@eventstreams/client";
  *
  * // From `event.revision.content_slots.main` of the spec's example `mediawiki.page_change.v1` event.
@@ -1187,7 +1152,6 @@ export interface PageChangePriorStateRevision {
  *   origin_rev_id: 2,
  *   slot_role: "main",
  * };
- * assert.equal(content.content_format, "text/x-wiki");
  * ```
  */
 export interface PageChangeContent {
@@ -1220,8 +1184,7 @@ export interface PageChangeContent {
  * Fields for MediaWiki revision entity.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { PageChangeRevision } from "@eventstreams/client";
  *
  * // From `event.revision` of the spec's example `mediawiki.page_change.v1` event.
@@ -1237,7 +1200,6 @@ export interface PageChangeContent {
  *   rev_sha1: "16619839a55cfb5c61bcf520bf9734e0c67f98cc",
  *   rev_size: 100,
  * };
- * assert.equal(revision.rev_dt, "2021-01-01T00:00:00.0Z");
  * ```
  */
 export interface PageChangeRevision {
@@ -1380,13 +1342,11 @@ export interface RecentChangeEvent extends EventStreamsEvent {
  * Length of old and new change
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { RecentChangeLength } from "@eventstreams/client";
  *
  * // Shaped like `event.length` of a `mediawiki.recentchange` event (placeholder values).
  * const length: RecentChangeLength = { new: 1 };
- * assert.equal(length.new, 1);
  * ```
  */
 export interface RecentChangeLength {
@@ -1402,13 +1362,11 @@ export interface RecentChangeLength {
  * Old and new revision IDs
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { RecentChangeRevision } from "@eventstreams/client";
  *
  * // Shaped like `event.revision` of a `mediawiki.recentchange` event (placeholder values).
  * const revision: RecentChangeRevision = { new: 1 };
- * assert.equal(revision.new, 1);
  * ```
  */
 export interface RecentChangeRevision {
@@ -1518,8 +1476,7 @@ export interface RevisionCreateEvent extends EventStreamsEvent {
  * Represents the user that performed this change.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { RevisionCreatePerformer } from "@eventstreams/client";
  *
  * // From `event.performer` of the spec's example `mediawiki.revision-create` event.
@@ -1531,7 +1488,6 @@ export interface RevisionCreateEvent extends EventStreamsEvent {
  *   user_registration_dt: "2016-01-29T21:13:24Z",
  *   user_text: "example_user_text",
  * };
- * assert.equal(performer.user_registration_dt, "2016-01-29T21:13:24Z");
  * ```
  */
 export interface RevisionCreatePerformer {
@@ -1568,8 +1524,7 @@ export interface RevisionCreatePerformer {
  * Details about the revert.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { RevisionCreateRevRevertDetails } from "@eventstreams/client";
  *
  * // Shaped like `event.rev_revert_details` of a `mediawiki.revision-create` event (placeholder values).
@@ -1578,7 +1533,6 @@ export interface RevisionCreatePerformer {
  *   rev_revert_method: "rollback",
  *   rev_reverted_revs: [1],
  * };
- * assert.equal(revRevertDetails.rev_revert_method, "rollback");
  * ```
  */
 export interface RevisionCreateRevRevertDetails {
@@ -1604,8 +1558,7 @@ export interface RevisionCreateRevRevertDetails {
  * The revision slots attached to this revision.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { RevisionCreateRevSlots } from "@eventstreams/client";
  *
  * // From `event.rev_slots` of the spec's example `mediawiki.revision-create` event.
@@ -1617,7 +1570,6 @@ export interface RevisionCreateRevRevertDetails {
  *     rev_slot_size: 20,
  *   },
  * };
- * assert.equal(revSlots.main.rev_slot_content_model, "wikitext");
  * ```
  */
 export interface RevisionCreateRevSlots {
@@ -1631,8 +1583,7 @@ export interface RevisionCreateRevSlots {
  * Schema fields describing a revision slot
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { RevisionCreateSlot } from "@eventstreams/client";
  *
  * // From `event.rev_slots.main` of the spec's example `mediawiki.revision-create` event.
@@ -1642,7 +1593,6 @@ export interface RevisionCreateRevSlots {
  *   rev_slot_sha1: "2mx9qnkore72az8niqap1s3ycpu1jej",
  *   rev_slot_size: 20,
  * };
- * assert.equal(slot.rev_slot_content_model, "wikitext");
  * ```
  */
 export interface RevisionCreateSlot {
@@ -1749,8 +1699,7 @@ export interface RevisionTagsChangeEvent extends EventStreamsEvent {
  * Represents the user that performed this change.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { RevisionTagsChangePerformer } from "@eventstreams/client";
  *
  * // From `event.performer` of the spec's example `mediawiki.revision-tags-change` event.
@@ -1762,7 +1711,6 @@ export interface RevisionTagsChangeEvent extends EventStreamsEvent {
  *   user_registration_dt: "2016-01-29T21:13:24Z",
  *   user_text: "example_user_text",
  * };
- * assert.equal(performer.user_text, "example_user_text");
  * ```
  */
 export interface RevisionTagsChangePerformer {
@@ -1800,13 +1748,11 @@ export interface RevisionTagsChangePerformer {
  * the revision has no tags before the event has happened.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { RevisionTagsChangePriorState } from "@eventstreams/client";
  *
  * // Shaped like `event.prior_state` of a `mediawiki.revision-tags-change` event (placeholder values).
  * const priorState: RevisionTagsChangePriorState = { tags: ["example"] };
- * assert.equal(priorState.tags?.[0], "example");
  * ```
  */
 export interface RevisionTagsChangePriorState {
@@ -1905,8 +1851,7 @@ export interface RevisionVisibilityChangeEvent extends EventStreamsEvent {
  * Represents the user that performed this change.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { RevisionVisibilityChangePerformer } from "@eventstreams/client";
  *
  * // From `event.performer` of the spec's example `mediawiki.revision-visibility-change` event.
@@ -1918,7 +1863,6 @@ export interface RevisionVisibilityChangeEvent extends EventStreamsEvent {
  *   user_registration_dt: "2016-01-29T21:13:24Z",
  *   user_text: "example_user_text",
  * };
- * assert.equal(performer.user_text, "example_user_text");
  * ```
  */
 export interface RevisionVisibilityChangePerformer {
@@ -1957,15 +1901,13 @@ export interface RevisionVisibilityChangePerformer {
  * settings for the revision before this event.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { RevisionVisibilityChangePriorState } from "@eventstreams/client";
  *
  * // From `event.prior_state` of the spec's example `mediawiki.revision-visibility-change` event.
  * const priorState: RevisionVisibilityChangePriorState = {
  *   visibility: { comment: true, text: true, user: true },
  * };
- * assert.equal(priorState.visibility?.comment, true);
  * ```
  */
 export interface RevisionVisibilityChangePriorState {
@@ -1979,8 +1921,7 @@ export interface RevisionVisibilityChangePriorState {
  * The prior visiblity state of this revision.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { RevisionVisibilityChangePriorStateVisibility } from "@eventstreams/client";
  *
  * // From `event.prior_state.visibility` of the spec's example `mediawiki.revision-visibility-change` event.
@@ -1989,7 +1930,6 @@ export interface RevisionVisibilityChangePriorState {
  *   text: true,
  *   user: true,
  * };
- * assert.equal(priorStateVisibility.comment, true);
  * ```
  */
 export interface RevisionVisibilityChangePriorStateVisibility {
@@ -2007,8 +1947,7 @@ export interface RevisionVisibilityChangePriorStateVisibility {
  * The visiblity state of this revision.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { RevisionVisibilityChangeVisibility } from "@eventstreams/client";
  *
  * // From `event.visibility` of the spec's example `mediawiki.revision-visibility-change` event.
@@ -2017,7 +1956,6 @@ export interface RevisionVisibilityChangePriorStateVisibility {
  *   text: false,
  *   user: true,
  * };
- * assert.equal(visibility.comment, true);
  * ```
  */
 export interface RevisionVisibilityChangeVisibility {
@@ -2036,7 +1974,7 @@ export interface RevisionVisibilityChangeVisibility {
  * aliases alike.
  *
  * @example
- * ```ts
+ * ```ts no-assert
  * import type { StreamEventMap } from "@eventstreams/client";
  *
  * type Edit = StreamEventMap["recentchange"];

@@ -3,7 +3,7 @@
  * Chromium, Firefox): where the installed tools are, the packed npm
  * package, and the emulator data sets every runtime must read exactly once.
  *
- * The tools come from `scripts/install_runtimes.sh` (`.ci/run` calls it):
+ * The tools come from `scripts/install_test_deps.sh` (`.ci/run` calls it):
  * Debian's `chromium` and `firefox-esr`, and from the npm registry, into
  * {@linkcode RUNTIMES_DIR}, TypeScript, `@types/node` and Bun. Tests never
  * install anything themselves (puppeteer-core is a Deno `npm:` import).
@@ -18,12 +18,12 @@ import type { EmulatorFaultScript } from "../src/testing/emulator/faults.ts";
 import { runProcess } from "./_helpers.ts";
 import { appendRecentChange } from "./_replay_helpers.ts";
 
-/** Where `scripts/install_runtimes.sh` installs the npm-side tools. */
+/** Where `scripts/install_test_deps.sh` installs the npm-side tools. */
 export const RUNTIMES_DIR: string = Deno.env.get("EVENTSTREAMS_RUNTIMES_DIR") ??
   `${Deno.env.get("HOME") ?? "/root"}/.cache/eventstreams-runtimes`;
 
 const INSTALL_HINT =
-  "run scripts/install_runtimes.sh (CI's .ci/run does it when they are missing)";
+  "run scripts/install_test_deps.sh (CI's .ci/run does it when they are missing)";
 
 /**
  * An installed tool, by path: under {@linkcode RUNTIMES_DIR} when relative.

@@ -337,10 +337,97 @@ Deno.test("checkpointed: every and intervalMs bound how many processed events a 
     if (event.offset === 6) await clock.tick(1_000);
     savesAt.push(store.saves);
   }
-  // Saves after events 4 (every 5), 6 (interval), 11 (every 5 since 6), then none at the end (unchanged).
-  assert.deepEqual(savesAt, [0, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 2]);
-  assert.equal(store.saves, 3);
+  // Saves after event 4 (every 5); at 1 s, while event 6 is processed, by the timer (0..5
+  // processed); after event 10 (5 since the timer's save); at the end (11 and the stream's end).
+  assert.deepEqual(savesAt, [0, 0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 3]);
+  assert.equal(store.saves, 4);
   assert.equal(await store.load(), cursorAt(12));
+});
+
+/** A source that hands out `count` events, then waits for more until closed (a quiet live stream). */
+function quietAfter(count: number) {
+  let next = 0;
+  let wake: () => void = () => {};
+  let closed = false;
+  return {
+    get cursor(): string {
+      return next === 0 ? "" : cursorAt(next);
+    },
+    closes: 0,
+    close(): void {
+      this.closes++;
+      closed = true;
+      wake();
+    },
+    async *[Symbol.asyncIterator]() {
+      while (next < count) yield { offset: next++ };
+      await new Promise<void>((resolve) => wake = resolve);
+      if (!closed) throw new Error("woken without close");
+    },
+  };
+}
+
+Deno.test("checkpointed: with intervalMs alone, saves are coalesced to about one per interval however fast events come", async () => {
+  // A clock that moves 1 ms per processed event (1,000 events a second); its timers never fire
+  // here, as events keep coming.
+  let now = 0;
+  const clock = { now: () => now, setTimeout: () => () => {} };
+  const store = new MemoryCheckpointStore();
+  const savedAt: number[] = [];
+  let saves = 0;
+  for await (
+    const _ of checkpointed(fakeStream(0, 5_000), store, {
+      intervalMs: 1_000,
+      clock,
+    })
+  ) {
+    now++;
+    if (store.saves > saves) savedAt.push(now);
+    saves = store.saves;
+  }
+  // One save a second while events come (seen with the next event), and one at the end.
+  assert.deepEqual(savedAt, [1_001, 2_001, 3_001, 4_001]);
+  assert.equal(store.saves, 5);
+  assert.equal(await store.load(), cursorAt(5_000));
+});
+
+Deno.test("checkpointed: on a quiet stream the timer saves the processed events within intervalMs, without a next event", async () => {
+  const clock = new ManualClock(0);
+  const store = new MemoryCheckpointStore();
+  const source = quietAfter(3);
+  const loop = (async () => {
+    for await (
+      const _ of checkpointed(source, store, { intervalMs: 1_000, clock })
+    ) { /* print */ }
+  })();
+  await clock.waitForTimers();
+  assert.equal(store.saves, 0);
+  await clock.tick(999);
+  assert.equal(store.saves, 0);
+  await clock.tick(1);
+  // All three were processed: the loop waits for a fourth that does not come.
+  assert.equal(await store.load(), cursorAt(3));
+  assert.equal(store.saves, 1);
+  source.close();
+  await loop;
+  assert.equal(store.saves, 1); // Nothing new to save at the end.
+});
+
+Deno.test("checkpointed: a save by the timer that fails closes the source and ends the loop with the store's error", async () => {
+  const clock = new ManualClock(0);
+  const failing = new MemoryCheckpointStore();
+  failing.save = () => Promise.reject(new Error("disk full"));
+  const source = quietAfter(2);
+  const loop = (async () => {
+    for await (
+      const _ of checkpointed(source, failing, { intervalMs: 1_000, clock })
+    ) { /* print */ }
+  })();
+  const outcome = loop.then(() => undefined, (error: Error) => error.message);
+  await clock.waitForTimers();
+  await clock.tick(1_000);
+  assert.equal(await outcome, "disk full");
+  assert.equal(source.closes, 1);
 });
 
 Deno.test("checkpointed: rejects a non-positive every", () => {

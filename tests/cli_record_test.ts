@@ -460,7 +460,7 @@ Deno.test("record: each usage mistake exits 2 with a message naming the value an
     ],
     [
       ["test", ...ok, "--since", "today"],
-      "Invalid --since 'today': expected an ISO 8601 date-time like 2026-09-27T16:00:00Z, or a duration before now like 30s, 15m, 2h or 1d",
+      "Invalid --since 'today': expected an ISO 8601 date-time like 2026-09-27T16:00:00Z, or a duration before now like 30s, 15m, 2h or 1d, or epoch milliseconds",
     ],
     [
       ["test", ...ok, "--base-url", "ftp://example.org"],
@@ -509,7 +509,7 @@ Deno.test("record: each usage mistake exits 2 with a message naming the value an
   );
   assert.match(
     generic.err.text,
-    /^eventstreams: Cannot use userAgent 'curl\/8\.0': it names a generic client, not your tool; Wikimedia's User-Agent policy/,
+    /^eventstreams: Cannot use --user-agent 'curl\/8\.0': it names a generic client, not your tool; Wikimedia's User-Agent policy/,
   );
 });
 

@@ -1,7 +1,9 @@
 /**
  * `eventstreams demo`: the emulator run delivers exactly the emulator's log
  * through its scripted faults, and the accounting behind its summary line
- * can fail. The demo runs in real (compressed) time: a few seconds each.
+ * can fail. In-process, the demo runs on a manual clock that the test moves
+ * on in steps, so machine load cannot change which fault ends which
+ * connection; the subprocess run (the README's command) uses real time.
  */
 import assert from "node:assert/strict";
 import { main } from "../src/cli/main.ts";
@@ -15,6 +17,57 @@ import {
   demoFaultsFor,
 } from "../src/cli/demo_scenario.ts";
 import { captureIo, runProcess } from "./_helpers.ts";
+import { ManualClock } from "../src/testing/manual_clock.ts";
+
+/** How far the test moves the demo's clock at a time: far below its 1 s idle timeout. */
+const STEP_MS = 20;
+/** Event-loop turns without output after which the demo is taken to wait on time. */
+const QUIET_TURNS = 4;
+
+/**
+ * Runs `main(args)` on a manual clock. Time stands still while the demo
+ * makes progress (writes output) and moves on by {@linkcode STEP_MS} only
+ * after {@linkcode QUIET_TURNS} turns of the event loop without any: bytes
+ * in flight on loopback are never overtaken by a timeout, however slow the
+ * machine, and waits on time (a zombie, backoff, paced bytes, ages) pass
+ * at once.
+ */
+async function onManualClock(
+  args: string[],
+): Promise<{ code: number; io: ReturnType<typeof captureIo> }> {
+  const clock = new ManualClock(Date.parse("2026-12-02T12:00:00Z"));
+  const io = captureIo(clock);
+  let written = 0;
+  const counted = (output: typeof io.out) => ({
+    write: (bytes: Uint8Array) => {
+      written += bytes.length;
+      return output.write(bytes);
+    },
+    writeSync: (bytes: Uint8Array) => {
+      written += bytes.length;
+      return output.writeSync(bytes);
+    },
+    isTerminal: () => false,
+  });
+  io.stdout = counted(io.out);
+  io.stderr = counted(io.err);
+  let done = false;
+  const run = main(args, io).finally(() => done = true);
+  let seen = -1;
+  let quiet = 0;
+  while (!done) {
+    if (written !== seen) {
+      seen = written;
+      quiet = 0;
+    } else if (++quiet >= QUIET_TURNS) {
+      quiet = 0;
+      await clock.tick(STEP_MS);
+      continue;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 0)); // One turn of the event loop.
+  }
+  return { code: await run, io };
+}
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
 const SUMMARY =
@@ -62,9 +115,7 @@ function summaryOf(stderr: string): RegExpMatchArray {
 Deno.test("demo: delivers every event of the emulator's log exactly once through a mid-frame cut, a zombie, a 429 and the edge cut", async () => {
   const { pageChange, total } = await expectedCount();
   assert.equal(pageChange, 169); // The whole real capture.
-  const io = captureIo();
-
-  const code = await main(["demo"], io);
+  const { code, io } = await onManualClock(["demo"]);
 
   const stderr = io.err.text;
   assert.equal(code, 0, stderr);

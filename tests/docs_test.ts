@@ -65,7 +65,7 @@ async function denoDocJson(): Promise<DocJson> {
   return JSON.parse(text.decode(stdout));
 }
 
-Deno.test("every export of every entry point, and each entry point's module doc, has an @example (run by `deno test --doc`)", async () => {
+Deno.test("every export of every entry point, and each entry point's module doc, has an @example (run by tests/doc_examples_test.ts)", async () => {
   const doc = await denoDocJson();
   assert.equal(
     doc.version,

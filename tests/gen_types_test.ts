@@ -185,7 +185,7 @@ Deno.test("a missing stream schema or a dangling alias fails generation with a c
   });
 });
 
-Deno.test("each nested type gets an @example: values from the spec's example event where it has one, placeholders elsewhere", () => {
+Deno.test("each nested type gets a no-assert @example: values from the spec's example event where it has one, placeholders elsewhere", () => {
   const spec = tinySpec({
     title: "mediawiki/thing/happen",
     type: "object",
@@ -231,13 +231,11 @@ Deno.test("each nested type gets an @example: values from the spec's example eve
   has(
     [
       " * @example",
-      " * ```ts",
-      ' * import assert from "node:assert/strict";',
+      " * ```ts no-assert",
       ' * import type { ThingHappenOwner } from "@eventstreams/client";',
       " *",
       " * // From `event.owner` of the spec's example `mediawiki.thing-happen` event.",
       ' * const owner: ThingHappenOwner = { is_bot: false, name: "Alice" };',
-      ' * assert.equal(owner.name, "Alice");',
       " * ```",
       " */",
       "export interface ThingHappenOwner {",
@@ -247,7 +245,7 @@ Deno.test("each nested type gets an @example: values from the spec's example eve
     [
       " * // Shaped like `event.items[0]` of a `mediawiki.thing-happen` event (placeholder values).",
       " * const item: ThingHappenItemsItem = { id: 1 };",
-      " * assert.equal(item.id, 1);",
+      " * ```",
     ].join("\n"),
   );
   assert.equal(generateTypes(spec), generateTypes(structuredClone(spec)));

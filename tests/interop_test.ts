@@ -49,6 +49,28 @@ async function captureEmulator(
   });
 }
 
+/**
+ * Why the curl tests cannot run here (curl is not on PATH), or `undefined`
+ * when they can. A fresh machine may lack curl; `.ci/run` installs it.
+ */
+function curlMissing(): string | undefined {
+  try {
+    new Deno.Command("curl", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync();
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    return "curl is not installed (not found on PATH); install it (apt-get install curl) to run them";
+  }
+}
+const CURL_MISSING = curlMissing();
+if (CURL_MISSING !== undefined) {
+  console.warn(`interop_test.ts: skipping the 2 curl tests: ${CURL_MISSING}`);
+}
+
 async function curl(
   url: string,
   headers: Record<string, string> = {},
@@ -60,7 +82,11 @@ async function curl(
   return await runProcess("curl", [...args, url]);
 }
 
-Deno.test("curl -N reads the real capture's first frames byte for byte from the emulator and exits at the server's cut", async () => {
+Deno.test({
+  name:
+    "curl -N reads the real capture's first frames byte for byte from the emulator and exits at the server's cut",
+  ignore: CURL_MISSING !== undefined,
+}, async () => {
   await using emulator = await captureEmulator([[{
     kind: "cut",
     afterFrames: 5,
@@ -75,7 +101,11 @@ Deno.test("curl -N reads the real capture's first frames byte for byte from the 
   assert.equal(request.end?.reason, "cut-after-frames");
 });
 
-Deno.test("curl -N with our client's cursor as Last-Event-ID resumes exactly after that event", async () => {
+Deno.test({
+  name:
+    "curl -N with our client's cursor as Last-Event-ID resumes exactly after that event",
+  ignore: CURL_MISSING !== undefined,
+}, async () => {
   // The cursor our client holds after the capture's 3rd event.
   const replay = replayFetch(await readCassette(CAPTURE_CASSETTE));
   const stream = eventStream(PAGE_CHANGE, {

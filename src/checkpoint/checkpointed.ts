@@ -42,19 +42,26 @@ export interface CheckpointSource<E> extends AsyncIterable<E> {
    * and any the stream dropped since (`""` before any).
    */
   readonly cursor: string;
+  /**
+   * Ends the iteration, resolving a pending wait for the next event as done
+   * (`EventStream.close`). {@linkcode checkpointed} calls it when a save made
+   * by its timer fails, so that the error ends the loop even while no event
+   * comes; without it, the error comes with the next event.
+   */
+  close?(): Promise<void> | void;
 }
 
 /**
  * Options for {@linkcode checkpointed}.
  *
- * @example Save every 100 events or every 5 seconds, whichever comes first
+ * @example Save at most once every 5 seconds (and at the end)
  * ```ts
  * import assert from "node:assert/strict";
  * import { checkpointed, type CheckpointedOptions, MemoryCheckpointStore } from "@eventstreams/client/checkpoint";
  * import { ManualClock } from "@eventstreams/client/testing";
  *
  * const clock = new ManualClock(0);
- * const options: CheckpointedOptions = { every: 100, intervalMs: 5_000, clock };
+ * const options: CheckpointedOptions = { intervalMs: 5_000, clock };
  * let offset = 0;
  * const stream = {
  *   get cursor() {
@@ -68,7 +75,7 @@ export interface CheckpointSource<E> extends AsyncIterable<E> {
  * for await (const _ of checkpointed(stream, store, options)) {
  *   await clock.tick(2_000); // processing takes 2 s of (virtual) time
  * }
- * // Saved after the third event (6 s: the interval passed) and at the stream's end.
+ * // At 5 s (the timer: two events processed by then) and at the stream's end.
  * assert.equal(store.saves, 2);
  * assert.equal(await store.load(), '[{"topic":"eqiad.test","partition":0,"offset":4}]');
  * ```
@@ -77,14 +84,18 @@ export interface CheckpointedOptions {
   /**
    * Save after this many processed events.
    *
-   * @default 1
+   * @default 1 without `intervalMs`; with `intervalMs`, no count trigger
    */
   every?: number;
   /**
-   * Also save when this many milliseconds passed since the last save: when
-   * an event finishes processing, and while waiting for the next one (the
-   * cursor also moves past events the stream drops, a filter's rejects for
-   * instance, with no event handed out). `undefined` means no time trigger.
+   * Save the processed events' cursor once this many milliseconds passed
+   * since the last save: when an event finishes processing after that, and,
+   * while the loop waits for the next event (a quiet stream), by a timer on
+   * `clock` (the cursor also moves past events the stream drops, a filter's
+   * rejects for instance, with no event handed out). So saves come at most
+   * about once per `intervalMs` however fast events arrive, and no processed
+   * event stays unsaved much longer than `intervalMs`. `undefined` means no
+   * time trigger.
    *
    * @default undefined
    */
@@ -105,7 +116,10 @@ export interface CheckpointedOptions {
  * Guarantee: **at-least-once**. An event is never skipped across restarts
  * (resume with `eventStream(..., { cursor: await store.load() })`); events
  * processed after the last completed save are delivered again after a crash.
- * With `every: 1` (the default) that is at most the one event in flight.
+ * With `every: 1` (the default) that is at most the one event in flight;
+ * with `intervalMs` alone (saves coalesced in time, the way Kafka consumers
+ * commit), the events processed in about the last `intervalMs`.
+ * Saves never overlap: each waits for the one before.
  * It is not exactly-once: processing and the save are two steps. For
  * exactly-once, commit your results and the cursor in one transaction
  * (see `KvCheckpointStore.stage`).
@@ -124,6 +138,8 @@ export interface CheckpointedOptions {
  * @returns An async iterator over the same events.
  * @throws {RangeError} When `every` is not a positive integer or
  *   `intervalMs` is negative.
+ * @throws The store's error, from the loop, when a save fails (one made by
+ *   the timer: at the next event, or at once when `stream` has `close`).
  *
  * @example Resume where the last run stopped
  * ```ts
@@ -154,16 +170,16 @@ export function checkpointed<E>(
   store: CheckpointStore,
   options: CheckpointedOptions = {},
 ): AsyncGenerator<E, void, undefined> {
-  const every = options.every ?? 1;
-  if (!Number.isInteger(every) || every < 1) {
-    throw new RangeError(
-      `Cannot checkpoint every ${every} events: expected a positive integer`,
-    );
-  }
   const intervalMs = options.intervalMs;
   if (intervalMs !== undefined && !(intervalMs >= 0)) {
     throw new RangeError(
       `Cannot checkpoint every ${intervalMs} ms: expected a non-negative number`,
+    );
+  }
+  const every = options.every ?? (intervalMs === undefined ? 1 : Infinity);
+  if (every !== Infinity && (!Number.isInteger(every) || every < 1)) {
+    throw new RangeError(
+      `Cannot checkpoint every ${every} events: expected a positive integer`,
     );
   }
   const clock = options.clock ?? systemClock;
@@ -184,42 +200,50 @@ async function* run<E>(
   /** The loop waits for the next event: every event handed out is processed. */
   let waiting = false;
   let finished = false;
-  /** Saves run one at a time: the interval's and the loop's. */
+  /** The save in progress (or the last one): the next waits for it, whatever its outcome. */
   let saving: Promise<void> = Promise.resolve();
+  /** A save by the timer that failed: thrown from the loop. */
   let failure: { error: unknown } | undefined;
-  const save = (cursor: string): Promise<void> =>
-    saving = saving.then(async () => {
+  const save = (cursor: string): Promise<void> => {
+    const write = async (): Promise<void> => {
       if (cursor === "" || cursor === saved) return;
       await store.save(cursor);
       saved = cursor;
       unsaved = 0;
       lastSaveAt = clock.now();
-    });
-  /** While waiting for an event, saves what the stream consumed meanwhile. */
-  const saveWhileWaiting = (): () => void => {
-    if (intervalMs === undefined) return () => {};
-    let cancel = () => {};
-    const due = () => {
-      save(stream.cursor).catch((error) => failure ??= { error });
-      cancel = clock.setTimeout(due, Math.max(intervalMs, 1));
     };
-    cancel = clock.setTimeout(
-      due,
-      Math.max(0, intervalMs - (clock.now() - lastSaveAt)),
-    );
-    return () => cancel();
+    return saving = saving.then(write, write);
   };
+  /**
+   * One timer for the interval (not one per event: arming and cancelling a
+   * timer around every wait would cost more than the saves it coalesces).
+   * When it is due it saves what is processed: while the loop waits, all the
+   * stream consumed (dropped events too); while the consumer processes an
+   * event, the ones before it. A failed save closes the stream, so that the
+   * loop ends with the error even if no event comes.
+   */
+  let cancelTimer = () => {};
+  const due = (): void => {
+    const interval = intervalMs!;
+    if (clock.now() - lastSaveAt < interval) {
+      cancelTimer = clock.setTimeout(
+        due,
+        lastSaveAt + interval - clock.now(),
+      );
+      return;
+    }
+    save(waiting ? stream.cursor : completed).catch((error) => {
+      failure ??= { error };
+      void stream.close?.();
+    });
+    cancelTimer = clock.setTimeout(due, Math.max(interval, 1));
+  };
+  if (intervalMs !== undefined) cancelTimer = clock.setTimeout(due, intervalMs);
   const iterator = stream[Symbol.asyncIterator]();
   try {
     while (true) {
       waiting = true;
-      const stopTimer = saveWhileWaiting();
-      let result: IteratorResult<E>;
-      try {
-        result = await iterator.next();
-      } finally {
-        stopTimer();
-      }
+      const result = await iterator.next();
       if (failure) throw failure.error;
       if (result.done) break;
       waiting = false;
@@ -237,6 +261,7 @@ async function* run<E>(
     }
     finished = true;
   } finally {
+    cancelTimer();
     if (!finished) await iterator.return?.();
     // At the stream's end, or stopped while waiting, every event handed out
     // was processed, and the cursor covers the dropped ones too.

@@ -6,6 +6,7 @@
 
 import { CheckpointError } from "./errors.ts";
 import { assertSavableCursor, type CheckpointStore } from "./store.ts";
+import { dirname } from "../_dirname.ts";
 
 /**
  * Options for {@linkcode FileCheckpointStore}.
@@ -203,13 +204,6 @@ async function syncDirectory(dir: string): Promise<void> {
   } finally {
     handle?.close();
   }
-}
-
-function dirname(path: string): string {
-  const index = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
-  if (index < 0) return ".";
-  if (index === 0) return path[0];
-  return path.slice(0, index);
 }
 
 function decodeFileUrl(url: URL): string {

@@ -129,7 +129,7 @@ export class KvCheckpointStore implements CheckpointStore {
    *   without `--unstable-kv`).
    *
    * @example
-   * ```ts
+   * ```ts no-assert
    * import { KvCheckpointStore } from "@eventstreams/client/checkpoint";
    *
    * const dir = await Deno.makeTempDir();

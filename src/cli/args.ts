@@ -10,8 +10,12 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { Cursor } from "../cursor.ts";
 import { resolveStreamName } from "../streams.ts";
-import { parseDuration, parseSince } from "./duration.ts";
-import { type MatchCondition, parseMatch } from "./filters.ts";
+import { formatDuration, parseDuration, parseSince } from "./duration.ts";
+import {
+  checkFilterValue,
+  type MatchCondition,
+  parseMatch,
+} from "./filters.ts";
 import { type CliIo, writeText } from "./io.ts";
 
 /**
@@ -52,10 +56,10 @@ export interface TailArgs {
   cursor?: string;
   /** Checkpoint file (from `--checkpoint`). */
   checkpoint?: string;
-  /** Save the checkpoint after this many events. */
-  checkpointEvery: number;
-  /** Also save when this many ms passed since the last save (checked per event). */
-  checkpointIntervalMs?: number;
+  /** Also save the checkpoint after this many events (`--checkpoint-every`). */
+  checkpointEvery?: number;
+  /** Save at most this often, in ms (`--checkpoint-interval`, default 1 s). */
+  checkpointIntervalMs: number;
   /** Stop after this many events. */
   max?: number;
   /** Reconnect when nothing arrives for this long. */
@@ -139,11 +143,21 @@ function isUsageProblem(error: unknown): error is TypeError | RangeError {
   return error instanceof TypeError || error instanceof RangeError;
 }
 
+/** Library option names in messages, and the CLI flags that set them. */
+const FLAG_OF_OPTION: [RegExp, string][] = [
+  [/\b(?:options\.)?userAgent\b/g, "--user-agent"],
+  [/\b(?:options\.)?baseUrl\b/g, "--base-url"],
+  [/\b(?:options\.)?idleTimeoutMs\b/g, "--idle-timeout"],
+  [/\bCannot use since\b/g, "Cannot use --since"],
+];
+
 /**
  * Turns a problem the library reports while a command sets up (a
  * `TypeError` or `RangeError`, e.g. a user agent without a contact) into a
- * {@linkcode UsageError} with the library's message, so the command exits
- * with code 2; any other error is returned as it is.
+ * {@linkcode UsageError} with the library's message, its option names
+ * replaced by the CLI's flags (`userAgent` by `--user-agent`, `baseUrl` by
+ * `--base-url`), so the command exits with code 2; any other error is
+ * returned as it is.
  *
  * @param error What the library threw.
  * @returns The error to rethrow.
@@ -153,16 +167,20 @@ function isUsageProblem(error: unknown): error is TypeError | RangeError {
  * import assert from "node:assert/strict";
  * import { toUsageError, UsageError } from "./args.ts";
  *
- * const usage = toUsageError(new TypeError("Invalid userAgent 'x'"));
- * assert.ok(usage instanceof UsageError && usage.message === "Invalid userAgent 'x'");
+ * const usage = toUsageError(new TypeError("Cannot use userAgent 'x': it lacks a /version"));
+ * assert.ok(usage instanceof UsageError);
+ * assert.equal(usage.message, "Cannot use --user-agent 'x': it lacks a /version");
  * const other = new Error("Connection refused");
  * assert.equal(toUsageError(other), other);
  * ```
  */
 export function toUsageError(error: unknown): unknown {
-  return isUsageProblem(error)
-    ? new UsageError(error.message, { cause: error })
-    : error;
+  if (!isUsageProblem(error)) return error;
+  let message = error.message;
+  for (const [option, flag] of FLAG_OF_OPTION) {
+    message = message.replace(option, flag);
+  }
+  return new UsageError(message, { cause: error });
 }
 
 /** Environment lookups the parser needs. */
@@ -286,6 +304,9 @@ const RECORD_SPEC = {
   "allow-unknown-streams": { type: "boolean" },
 } as const satisfies Spec;
 
+/** How often `eventstreams tail --checkpoint` saves at most, by default (`--checkpoint-interval`). */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 1_000;
+
 /** How many events `eventstreams record` records when neither `--events` nor `--duration` is given. */
 export const DEFAULT_RECORD_EVENTS = 100;
 
@@ -326,7 +347,7 @@ export function parseFlags<S extends Spec>(
 ): ParsedFlags<S> {
   try {
     return parseArgs({
-      args,
+      args: joinNegativeValues(spec, args),
       options: spec,
       allowPositionals: true,
       allowNegative: true,
@@ -360,10 +381,61 @@ export function parseFlags<S extends Spec>(
   }
 }
 
+/**
+ * `--max -1` as `--max=-1`: `parseArgs` takes a value that starts with `-`
+ * for an option and says the flag "needs a value"; a negative number (or
+ * duration) after a flag that takes a value is that flag's value, and its
+ * own check then says what is wrong with it.
+ */
+function joinNegativeValues(spec: Spec, args: string[]): string[] {
+  /** The long name of a flag that takes a value (`--max`, `-p`), else `undefined`. */
+  const valueFlag = (arg: string): string | undefined => {
+    const long = /^--([^=]+)$/.exec(arg)?.[1];
+    if (long !== undefined) {
+      return spec[long]?.type === "string" ? long : undefined;
+    }
+    const short = /^-([^-=])$/.exec(arg)?.[1];
+    return Object.entries(spec).find(([, o]) =>
+      short !== undefined && o.short === short && o.type === "string"
+    )?.[0];
+  };
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--") {
+      joined.push(...args.slice(i));
+      break;
+    }
+    const flag = valueFlag(args[i]);
+    if (flag !== undefined && /^-\d/.test(args[i + 1] ?? "")) {
+      joined.push(`--${flag}=${args[i + 1]}`);
+      i++;
+    } else {
+      joined.push(args[i]);
+    }
+  }
+  return joined;
+}
+
 function splitList(values: readonly string[] | undefined): string[] {
   return (values ?? []).flatMap((value) => value.split(",")).map((v) =>
     v.trim()
   ).filter((v) => v !== "");
+}
+
+/** The values of `--wiki`, `--domain` or `--type`, each checked to be one that can match. */
+function filterValues(
+  flag: "wiki" | "domain" | "type",
+  given: readonly string[] | undefined,
+): string[] {
+  const values = splitList(given);
+  for (const value of values) {
+    try {
+      checkFilterValue(flag, value);
+    } catch (error) {
+      throw new UsageError((error as Error).message, { cause: error });
+    }
+  }
+  return values;
 }
 
 function positiveInteger(flag: string, text: string, example: string): number {
@@ -403,6 +475,97 @@ function httpBaseUrl(text: string): string {
   }
   return text.replace(/\/+$/, "");
 }
+
+/** Below this, a `--since` number is surely seconds, not milliseconds (1e11 ms is March 1973). */
+const SECONDS_LIMIT = 1e11;
+
+/**
+ * A `--since` value: what {@linkcode parseSince} reads (an ISO 8601
+ * date-time, UTC unless it has an offset, or a duration before now), or
+ * epoch milliseconds, as the library's `since` takes them.
+ */
+function sinceOption(text: string, nowMs: number): Date {
+  if (/^\d+$/.test(text)) {
+    const ms = Number(text);
+    if (ms < SECONDS_LIMIT) {
+      throw new UsageError(
+        `Invalid --since '${text}': it looks like seconds since the epoch, but --since takes epoch milliseconds; pass ${text}000`,
+      );
+    }
+    return new Date(ms);
+  }
+  if (text.startsWith("-")) {
+    let ms: number | undefined;
+    try {
+      ms = parseDuration(text.slice(1));
+    } catch {
+      ms = undefined;
+    }
+    if (ms !== undefined) {
+      throw new UsageError(
+        `Invalid --since '${text}': a duration already means that long before now, so it takes no minus; write --since ${
+          text.slice(1)
+        }`,
+      );
+    }
+  }
+  try {
+    return parseSince(text, nowMs);
+  } catch (error) {
+    throw new UsageError(
+      `${(error as Error).message}, or epoch milliseconds`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * How much history EventStreams keeps: about 7 days (Kafka's retention);
+ * a `since` further back starts at the oldest event still there.
+ */
+export const RETENTION_MS = 7 * 86_400_000;
+
+/**
+ * The warning for a `--since` further back than Wikimedia's history
+ * ({@linkcode RETENTION_MS}), or `undefined` when it is within it or the
+ * server is another one (`--base-url`: an emulator or a mirror keeps what it
+ * keeps).
+ *
+ * @param since The start time.
+ * @param nowMs The current time.
+ * @param baseUrl The server (`--base-url`); `undefined` for Wikimedia's.
+ * @returns The warning, without the command's name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sinceWarning } from "./args.ts";
+ *
+ * const now = Date.parse("2026-12-02T12:00:00Z");
+ * const eightDays = new Date(now - 8 * 86_400_000);
+ * assert.equal(sinceWarning(new Date(now - 86_400_000), now), undefined);
+ * assert.match(sinceWarning(eightDays, now)!, /^Warning: --since 2026-11-24T12:00:00\.000Z is 8d0h ago/);
+ * assert.equal(sinceWarning(eightDays, now, "http://127.0.0.1:8092"), undefined);
+ * ```
+ */
+export function sinceWarning(
+  since: Date,
+  nowMs: number,
+  baseUrl?: string,
+): string | undefined {
+  if (
+    baseUrl !== undefined &&
+    new URL(baseUrl).hostname !== new URL(DEFAULT_BASE_URL).hostname
+  ) return undefined;
+  const age = nowMs - since.getTime();
+  if (age <= RETENTION_MS) return undefined;
+  return `Warning: --since ${since.toISOString()} is ${
+    formatDuration(age)
+  } ago, beyond the server's history (about 7 days): the stream starts at the oldest event it still has, later than asked`;
+}
+
+/** Wikimedia's EventStreams, where `--base-url` points by default. */
+const DEFAULT_BASE_URL = "https://stream.wikimedia.org";
 
 function duration(flag: string, text: string): number {
   let ms: number;
@@ -462,14 +625,9 @@ export function parseTailArgs(
       "Use either --since or --cursor, not both: a cursor already says where each partition resumes",
     );
   }
-  let since: Date | undefined;
-  if (values.since !== undefined) {
-    try {
-      since = parseSince(values.since, nowMs);
-    } catch (error) {
-      throw new UsageError((error as Error).message, { cause: error });
-    }
-  }
+  const since = values.since === undefined
+    ? undefined
+    : sinceOption(values.since, nowMs);
   let cursor: string | undefined;
   if (values.cursor !== undefined) {
     try {
@@ -534,14 +692,14 @@ export function parseTailArgs(
       cursor,
       checkpoint: values.checkpoint,
       checkpointEvery: values["checkpoint-every"] === undefined
-        ? 1
+        ? undefined
         : positiveInteger(
           "--checkpoint-every",
           values["checkpoint-every"],
           "100",
         ),
       checkpointIntervalMs: values["checkpoint-interval"] === undefined
-        ? undefined
+        ? DEFAULT_CHECKPOINT_INTERVAL_MS
         : duration("--checkpoint-interval", values["checkpoint-interval"]),
       max: values.max === undefined
         ? undefined
@@ -551,9 +709,9 @@ export function parseTailArgs(
         : duration("--idle-timeout", values["idle-timeout"]),
       userAgent,
       baseUrl,
-      wiki: splitList(values.wiki),
-      domain: splitList(values.domain),
-      type: splitList(values.type),
+      wiki: filterValues("wiki", values.wiki),
+      domain: filterValues("domain", values.domain),
+      type: filterValues("type", values.type),
       namespace,
       bot: values.bot,
       match,
@@ -644,14 +802,9 @@ export function parseRecordArgs(
     ? DEFAULT_RECORD_EVENTS
     : undefined;
 
-  let since: Date | undefined;
-  if (values.since !== undefined) {
-    try {
-      since = parseSince(values.since, nowMs);
-    } catch (error) {
-      throw new UsageError((error as Error).message, { cause: error });
-    }
-  }
+  const since = values.since === undefined
+    ? undefined
+    : sinceOption(values.since, nowMs);
 
   return {
     help: false,

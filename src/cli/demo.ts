@@ -260,7 +260,7 @@ async function runLive(args: DemoArgs, io: CliIo): Promise<number> {
       isTerminal: () => false,
     }
     : io.stdout;
-  return await runTail(tailArgs, { ...io, stdout });
+  return await runTail(tailArgs, { ...io, stdout }, "demo");
 }
 
 // ---------------------------------------------------------------------------

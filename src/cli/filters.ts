@@ -21,6 +21,7 @@ import {
   type EventFilter,
 } from "../filter.ts";
 import type { EventStreamsEvent } from "../types.ts";
+import { quote } from "../_show.ts";
 
 /** A `--match path=value` condition. */
 export interface MatchCondition {
@@ -106,6 +107,94 @@ export function parseMatch(text: string): MatchCondition {
     );
   }
   return { path, value: text.slice(index + 1) };
+}
+
+/**
+ * The change kinds `--type` can match: recentchange `type` values, then
+ * page_change `page_change_kind` values (a recentchange `type` may also be a
+ * number).
+ */
+export const CHANGE_TYPES: readonly string[] = [
+  "edit",
+  "new",
+  "log",
+  "categorize",
+  "external",
+  "create",
+  "move",
+  "delete",
+  "undelete",
+  "visibility_change",
+];
+
+const DB_NAME = /^[a-z0-9_]+$/i;
+const HOST = /^(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)+$/i;
+
+/**
+ * Checks a `--wiki`, `--domain` or `--type` value that could never match an
+ * event, so that `tail` refuses it instead of printing nothing forever: a
+ * domain given to `--wiki`, a database name given to `--domain`, a change
+ * kind that does not exist.
+ *
+ * @param flag The flag, without dashes.
+ * @param value One value of it.
+ * @throws {TypeError} With the value and the right flag or the valid values.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkFilterValue } from "./filters.ts";
+ *
+ * checkFilterValue("wiki", "enwiki"); // fine
+ * assert.throws(() => checkFilterValue("wiki", "en.wikipedia.org"), /use --domain en\.wikipedia\.org/);
+ * assert.throws(() => checkFilterValue("domain", "enwiki"), /use --wiki enwiki/);
+ * assert.throws(() => checkFilterValue("type", "edits"), /expected one of edit, new, log/);
+ * ```
+ */
+export function checkFilterValue(
+  flag: "wiki" | "domain" | "type",
+  value: string,
+): void {
+  switch (flag) {
+    case "wiki":
+      if (DB_NAME.test(value)) return;
+      throw new TypeError(
+        HOST.test(value.replace(/^https?:\/\//, "").replace(/\/.*$/, ""))
+          ? `Invalid --wiki ${
+            quote(value)
+          }: that is a domain, and --wiki takes database names like enwiki; use --domain ${
+            value.replace(/^https?:\/\//, "").replace(/\/.*$/, "")
+          }`
+          : `Invalid --wiki ${
+            quote(value)
+          }: expected a wiki database name like enwiki or wikidatawiki (letters, digits and _)`,
+      );
+    case "domain":
+      if (HOST.test(value) || value === "canary") return;
+      if (DB_NAME.test(value) && /wik/i.test(value)) {
+        throw new TypeError(
+          `Invalid --domain ${
+            quote(value)
+          }: that is a wiki database name, and --domain takes host names like en.wikipedia.org or *.wikipedia.org; use --wiki ${value}`,
+        );
+      }
+      throw new TypeError(
+        `Invalid --domain ${
+          quote(value)
+        }: expected a host name like en.wikipedia.org, or *.wikipedia.org for every subdomain (no scheme, no path)`,
+      );
+    case "type":
+      if (CHANGE_TYPES.includes(value) || /^\d+$/.test(value)) return;
+      throw new TypeError(
+        `Invalid --type ${quote(value)}: expected one of ${
+          CHANGE_TYPES.join(", ")
+        }${
+          CHANGE_TYPES.includes(value.toLowerCase())
+            ? ` (types are lower case: --type ${value.toLowerCase()})`
+            : ""
+        }`,
+      );
+  }
 }
 
 /**

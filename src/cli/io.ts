@@ -137,8 +137,47 @@ export function terminalColumns(): number {
 }
 
 /**
+ * How long after the first Ctrl-C (or SIGTERM) another one still counts as
+ * the same: a terminal sends SIGINT to every process of the foreground
+ * group, so the CLI gets it from the terminal and again from each wrapper
+ * that forwards it (`deno task`, `npx`), at once.
+ */
+export const INTERRUPT_REPEAT_MS = 2_000;
+
+/**
+ * What a Ctrl-C or SIGTERM does: the first one stops the command, which
+ * saves its checkpoint and exits 0 (`"stop"`); copies of it that arrive
+ * within {@linkcode INTERRUPT_REPEAT_MS} are ignored (`"ignore"`), so a
+ * forwarded signal never cuts the save short; one that comes later means
+ * the user insists, and the process exits at once with code 130 (`"exit"`).
+ *
+ * @param firstAtMs When the first signal came, or `undefined` for the first.
+ * @param nowMs When this one came.
+ * @returns The action to take.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { interruptAction } from "./io.ts";
+ *
+ * assert.equal(interruptAction(undefined, 5_000), "stop");
+ * assert.equal(interruptAction(5_000, 5_003), "ignore"); // deno task's forwarded copy
+ * assert.equal(interruptAction(5_000, 9_000), "exit"); // pressed again: quit now
+ * ```
+ */
+export function interruptAction(
+  firstAtMs: number | undefined,
+  nowMs: number,
+): "stop" | "ignore" | "exit" {
+  if (firstAtMs === undefined) return "stop";
+  return nowMs - firstAtMs < INTERRUPT_REPEAT_MS ? "ignore" : "exit";
+}
+
+/**
  * The real process: `Deno.stdout`, `Deno.stderr`, `Deno.env`, the system
- * clock and signal listeners. A second Ctrl-C exits at once with code 130.
+ * clock and signal listeners (SIGINT and SIGTERM, see
+ * {@linkcode interruptAction}: repeats within 2 s are ignored, a later one
+ * exits at once with code 130).
  *
  * @returns The process's I/O.
  */
@@ -157,11 +196,19 @@ export function denoIo(): CliIo {
     },
     clock: systemClock,
     onInterrupt(handler: () => void): () => void {
-      let count = 0;
+      let firstAt: number | undefined;
       const listener = () => {
-        count++;
-        if (count > 1) Deno.exit(130);
-        handler();
+        const now = systemClock.now();
+        switch (interruptAction(firstAt, now)) {
+          case "stop":
+            firstAt = now;
+            handler();
+            return;
+          case "ignore":
+            return;
+          case "exit":
+            Deno.exit(130);
+        }
       };
       const signals: Deno.Signal[] = Deno.build.os === "windows"
         ? ["SIGINT"]

@@ -14,8 +14,10 @@ import {
   CONNECTION_OPTIONS_HELP,
   parseCommand,
   parseRecordArgs,
+  sinceWarning,
   toUsageError,
 } from "./args.ts";
+import { checkWritableFile } from "./paths.ts";
 import { type CliIo, writeTextSync } from "./io.ts";
 
 /** `eventstreams record --help`. */
@@ -31,7 +33,7 @@ recording fetch: each connection's request, response head, body chunks (byte-exa
 their original boundaries and times) and how it ended go into the cassette. Secret headers
 (Authorization, Cookie, Set-Cookie, API keys, tokens) are never written. Recording stops
 after --events events, after --duration, or on Ctrl-C, whichever comes first; then the file
-is written atomically. When the stream fails, what was recorded is still written (exit 1).
+is written atomically (--out is checked before connecting). When the stream fails, what was recorded is still written (exit 1).
 Progress (connections, retries, events, bytes) goes to stderr.
 
 Streams (names or aliases: recentchange, page-create, mediawiki.page_change.v1, test, ...):
@@ -46,8 +48,8 @@ When to stop:
                             comes first)
 
 Where to start (default: now, live):
-  --since <time>            ISO 8601 date-time (UTC unless it has an offset) or a duration
-                            before now: 30s, 15m, 2h, 1d
+  --since <time>            ISO 8601 date-time (UTC unless it has an offset), a duration
+                            before now (30s, 15m, 2h, 1d) or epoch milliseconds
 
 Output:
   --out, -o <file>          Cassette to write (required), e.g. fixtures/recentchange.cassette.jsonl
@@ -113,6 +115,12 @@ export async function runRecord(args: string[], io: CliIo): Promise<number> {
   });
   if (options === undefined) return 0;
   const log = (line: string) => writeTextSync(io.stderr, `${line}\n`);
+  // Before connecting: a recording must not be lost to a path that cannot be written.
+  await checkWritableFile("--out", options.out);
+  const warning = options.since === undefined
+    ? undefined
+    : sinceWarning(options.since, io.clock.now(), options.baseUrl);
+  if (warning !== undefined) log(`eventstreams record: ${warning}`);
 
   const recorder = recordingFetch({
     clock: io.clock,

@@ -19,9 +19,11 @@ import {
   parseCommand,
   parseTailArgs,
   resolveStreamArg,
+  sinceWarning,
   type TailArgs,
   toUsageError,
 } from "./args.ts";
+import { checkWritableFile } from "./paths.ts";
 import { selectEvents } from "./filters.ts";
 import { formatNdjson, formatPretty, outputStyle } from "./format.ts";
 import { formatDuration } from "./duration.ts";
@@ -38,27 +40,36 @@ Streams are names or aliases (recentchange, page-create, mediawiki.page_change.v
 give several as separate arguments or comma-separated. They share one connection.
 
 Where to start (default: now, live):
-  --since <time>            ISO 8601 date-time (UTC unless it has an offset) or a duration
-                            before now: 30s, 15m, 2h, 1d, 1h30m
+  --since <time>            ISO 8601 date-time (UTC unless it has an offset), a duration
+                            before now (30s, 15m, 2h, 1d, 1h30m) or epoch milliseconds.
+                            Wikimedia keeps about 7 days: further back is warned about
   --cursor <id>             Resume from a saved cursor (a Last-Event-ID JSON array)
   --checkpoint <file>       Resume from and save to this file (atomic, crash-safe). When it
                             exists it wins over --since, so '--since 1h --checkpoint f'
-                            starts an hour back the first time and resumes afterwards
-  --checkpoint-every <n>    Save after every n events (default 1: after each event, so a crash
-                            repeats at most one event). Each save is an fsync (about 1 ms):
-                            raise n to catch up faster; a crash then repeats up to n events
-  --checkpoint-interval <d> Also save when this long passed since the last save (e.g. 5s),
-                            checked as events are printed
+                            starts an hour back the first time and resumes afterwards.
+                            Saves are coalesced: at most one a second, and one on every way
+                            out (Ctrl-C, SIGTERM, --max, output closed, an error), so catching
+                            up costs little. A hard kill (kill -9, power loss) loses no event
+                            but repeats those printed since the last save: about the last
+                            second's (--checkpoint-interval), at most n with --checkpoint-every
+  --checkpoint-interval <d> Save at most this often (default 1s); a quiet stream's last events
+                            are saved this long after they were printed
+  --checkpoint-every <n>    Also save after every n events (1: after each, about 1 ms each),
+                            so that a hard kill repeats at most n events
 
-When to stop (default: never; Ctrl-C saves the checkpoint and exits 0):
+When to stop (default: never; Ctrl-C or SIGTERM saves the checkpoint and exits 0; a second
+Ctrl-C within 2 s is taken as the same one, a later one quits at once with exit 130):
   --max <n>                 Stop after n printed events
 
 Which events (filters combine with AND; repeated values and comma lists with OR):
   --wiki <db>               Wiki database name: enwiki, wikidatawiki (wiki / database / wiki_id)
   --domain <domain>         meta.domain: en.wikipedia.org, or *.wikipedia.org for a suffix
-  --type <kind>             recentchange type (edit, new, log, categorize) or page_change
-                            page_change_kind (create, edit, move, delete, undelete)
-  --namespace <id>          Namespace id: 0 articles, 14 categories (write --namespace=-1)
+  --type <kind>             recentchange type (edit, new, log, categorize, external) or
+                            page_change page_change_kind (create, edit, move, delete,
+                            undelete, visibility_change)
+  --namespace <id>          Namespace id: 0 articles, 14 categories, -1 special pages
+A value that can never match (a domain given to --wiki, a wiki to --domain, an unknown type)
+is refused with the right flag or the valid values.
   --bot, --no-bot           Only bot changes, or only non-bot changes
   --match <path=value>      Dotted field path equals value, e.g. performer.user_text=Example
                             (repeatable; all must hold)
@@ -113,10 +124,16 @@ function describeError(error: Error): string {
  *
  * @param args The arguments after `tail`.
  * @param io The process's I/O.
+ * @param command The command its messages are labelled with (`demo` for
+ *   `eventstreams demo --live`, which runs this).
  * @returns The exit code (0 done, 1 runtime error).
  * @throws {UsageError} For a bad command line (exit code 2).
  */
-export async function runTail(args: string[], io: CliIo): Promise<number> {
+export async function runTail(
+  args: string[],
+  io: CliIo,
+  command: string = "tail",
+): Promise<number> {
   const options = await parseCommand(args, io, {
     parse: parseTailArgs,
     help: TAIL_HELP,
@@ -125,12 +142,16 @@ export async function runTail(args: string[], io: CliIo): Promise<number> {
   const streams = options.streams.map((name) =>
     resolveStreamArg(name, options.allowUnknownStreams)
   );
+  // Before connecting: a wrong path must not fail after the first event, nor a FIFO block.
+  if (options.checkpoint !== undefined) {
+    await checkWritableFile("--checkpoint", options.checkpoint);
+  }
 
   const store = options.checkpoint === undefined
     ? undefined
     : new FileCheckpointStore(options.checkpoint);
   try {
-    return await follow(streams, options, io, store);
+    return await follow(streams, options, io, store, `eventstreams ${command}`);
   } finally {
     await store?.close();
   }
@@ -141,6 +162,7 @@ async function follow(
   options: TailArgs,
   io: CliIo,
   store: FileCheckpointStore | undefined,
+  label: string,
 ): Promise<number> {
   const cursor = options.cursor ?? await store?.load();
   const { format, color, isTerminal: stdoutIsTerminal } = outputStyle(
@@ -177,6 +199,10 @@ async function follow(
     status ? status.note(text) : writeTextSync(io.stderr, `${text}\n`);
   /** The error that ended the last connection, told with the retry. */
   let retryCause: string | undefined;
+  const warning = cursor === undefined && options.since !== undefined
+    ? sinceWarning(options.since, io.clock.now(), options.baseUrl)
+    : undefined;
+  if (warning !== undefined) writeTextSync(io.stderr, `${label}: ${warning}\n`);
 
   try {
     // Names were checked above (resolveStreamName honours --allow-unknown-streams), so the
@@ -193,13 +219,13 @@ async function follow(
       clock: io.clock,
       onError: (error, context) => {
         if (RETRIED.has(context.kind)) retryCause = describeError(error);
-        else note(`eventstreams tail: ${error.message}`); // A frame skipped.
+        else note(`${label}: ${error.message}`); // A frame skipped.
       },
       // Planned reconnects (the edge's cut, maxConnectionMs) have no cause and go unsaid.
       onRetry: ({ delayMs }) => {
         if (retryCause === undefined) return;
         note(
-          `eventstreams tail: ${retryCause} (reconnecting in ${
+          `${label}: ${retryCause} (reconnecting in ${
             formatDuration(delayMs)
           })`,
         );
@@ -237,7 +263,7 @@ async function follow(
   let failure: string | undefined;
   const fail = (error: unknown): void => {
     exitCode = 1;
-    const message = `eventstreams tail: ${(error as Error)?.message}`;
+    const message = `${label}: ${(error as Error)?.message}`;
     // A save that failed in the loop usually fails again at the end: say it once.
     if (message !== failure) writeTextSync(io.stderr, `${message}\n`);
     failure = message;

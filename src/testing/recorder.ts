@@ -39,11 +39,9 @@ export type FetchLike = (
  * Options for {@linkcode recordingFetch}.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import { ManualClock, type RecordingFetchOptions } from "@eventstreams/client/testing";
  * const options: RecordingFetchOptions = { clock: new ManualClock(0), tool: "my-tests", note: "recentchange, 50 events" };
- * assert.ok(options.tool === "my-tests");
  * ```
  */
 export interface RecordingFetchOptions {

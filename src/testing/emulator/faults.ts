@@ -11,11 +11,9 @@
  * unless `body` is given. No `Retry-After` header, as on the real server.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { StatusFault } from "@eventstreams/client/testing";
  * const fault: StatusFault = { kind: "status", status: 503 };
- * assert.ok(fault.status === 503);
  * ```
  */
 export interface StatusFault {
@@ -44,11 +42,9 @@ export interface StatusFault {
  * the client sees a network error instead of a clean end of stream.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { CutFault } from "@eventstreams/client/testing";
  * const fault: CutFault = { kind: "cut", afterFrames: 3, midFrame: true, abrupt: true };
- * assert.ok(fault.afterFrames === 3);
  * ```
  */
 export interface CutFault {
@@ -86,11 +82,9 @@ export interface CutFault {
  * closes.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { StallFault } from "@eventstreams/client/testing";
  * const fault: StallFault = { kind: "stall", afterFrames: 10 };
- * assert.ok(fault.afterFrames === 10);
  * ```
  */
 export interface StallFault {
@@ -110,11 +104,9 @@ export interface StallFault {
  * stream cleanly (what the server does on an internal failure).
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { ErrorEventFault } from "@eventstreams/client/testing";
  * const fault: ErrorEventFault = { kind: "error-event", afterFrames: 2, name: "KafkaConsumerError" };
- * assert.ok(fault.kind === "error-event");
  * ```
  */
 export interface ErrorEventFault {
@@ -145,11 +137,9 @@ export interface ErrorEventFault {
  * 15-minute cut, compressed).
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { MaxAgeFault } from "@eventstreams/client/testing";
  * const fault: MaxAgeFault = { kind: "max-age", ms: 5_000 };
- * assert.ok(fault.ms === 5_000);
  * ```
  */
 export interface MaxAgeFault {
@@ -187,11 +177,9 @@ export type InterleaveOrder = "timestamp" | "round-robin" | "partition-batches";
  * emulator's `interleave` option).
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { InterleaveFault } from "@eventstreams/client/testing";
  * const fault: InterleaveFault = { kind: "interleave", order: "partition-batches", batchSize: 20 };
- * assert.ok(fault.batchSize === 20);
  * ```
  */
 export interface InterleaveFault {
@@ -213,11 +201,9 @@ export interface InterleaveFault {
  * writes).
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { TrickleFault } from "@eventstreams/client/testing";
  * const fault: TrickleFault = { kind: "trickle", bytesPerWrite: 7, delayMs: 0 };
- * assert.ok(fault.bytesPerWrite === 7);
  * ```
  */
 export interface TrickleFault {

@@ -18,11 +18,9 @@ import {
  * Options for {@linkcode generateStreams}.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts no-assert
  * import type { GenerateStreamsOptions } from "@eventstreams/client/testing";
  * const options: GenerateStreamsOptions = { seed: 9, partitions: 2, canaryEvery: 100 };
- * assert.ok(options.partitions === 2);
  * ```
  */
 export interface GenerateStreamsOptions {
