@@ -83,8 +83,8 @@ export interface ResumeRequest {
  *
  * Beyond the server's behaviour, in three places:
  * - `offset: -1` ("latest") entries are pinned to the session's earliest
- *   server timestamp before a resume, so the other datacenter's topic does
- *   not skip what arrived there meanwhile;
+ *   server timestamp, down to the whole second, before a resume, so the
+ *   other datacenter's topic does not skip what arrived there meanwhile;
  * - a live start (no cursor, no `since`) that fails before its first event
  *   retries with `since` set to the first request's time;
  * - a cursor that lacks topics of the requested streams gets them added
@@ -390,7 +390,12 @@ export class ResumePoint {
 
   #pinLatest(): void {
     if (this.#earliestMs === undefined) return;
-    this.#consumed!.pinLatest(this.#earliestMs);
+    // Down to the whole second: the earliest time may come from a topic with
+    // milliseconds (page_change), while a quiet partition's Kafka timestamps
+    // may be whole seconds (recentchange's meta.dt, PROTOCOL.md), and its
+    // events in the same second would be skipped. Reading from a little
+    // earlier can only add events from before the live start, never lose any.
+    this.#consumed!.pinLatest(Math.floor(this.#earliestMs / 1000) * 1000);
     this.#hasLatest = false;
   }
 

@@ -110,6 +110,28 @@ Deno.test("a provisional cursor (events before any id) keeps what events taught 
   );
 });
 
+Deno.test("a live start on two streams pins a quiet second-precision topic to the whole second, not to another topic's millisecond", () => {
+  // page_change's meta.dt (and so its Kafka timestamp) has milliseconds;
+  // recentchange's has whole seconds (PROTOCOL.md). Pinned to 10.500, the
+  // quiet recentchange partition would skip its events stamped 10.000.
+  const PC = "mediawiki.page_change.v1";
+  const point = new ResumePoint({ streams: [RC, PC] });
+  point.request(T0);
+  const latest = { partition: 0, offset: -1 };
+  point.observeId(
+    id({ topic: EQIAD, ...latest }, { topic: `eqiad.${PC}`, ...latest }),
+  );
+  point.advance(at(`eqiad.${PC}`, 40, "2026-01-01T00:00:10.500Z"));
+  assert.equal(
+    point.text,
+    id({ topic: EQIAD, partition: 0, timestamp: T0 + 10_000 }, {
+      topic: `eqiad.${PC}`,
+      partition: 0,
+      offset: 41,
+    }),
+  );
+});
+
 Deno.test("belongs: the connection's topics (from the cursor sent or the first id), of the requested streams only", () => {
   const point = new ResumePoint({ streams: [RC] });
   point.request(T0);

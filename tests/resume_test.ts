@@ -125,9 +125,9 @@ Deno.test("after each event of the real capture, the cursor names the next eqiad
   );
   // Beyond the server: codfw's {"offset":-1} ("latest") is pinned to the
   // session's earliest server timestamp, the first event's Kafka timestamp
-  // (its meta.dt; the server's id says that + 1).
-  const sessionStart = Date.parse(events[0].meta.dt);
-  assert.equal(sessionStart, Date.parse("2026-09-27T16:17:12.812Z"));
+  // (its meta.dt; the server's id says that + 1), down to the whole second.
+  assert.equal(events[0].meta.dt, "2026-09-27T16:17:12.812Z");
+  const sessionStart = Date.parse("2026-09-27T16:17:12Z");
   const codfw =
     `{"topic":"${PC_CODFW}","partition":0,"timestamp":${sessionStart}}`;
   events.forEach((event, k) => {
