@@ -28,6 +28,7 @@ const report = await runSoak({
   liveEvents: Math.ceil(events / 5),
   meanFramesPerConnection: 15,
   idleTimeoutMs: 250,
+  chaos: true,
   log: (line) => console.error(line),
 });
 console.error(

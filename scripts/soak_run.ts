@@ -19,6 +19,10 @@ import {
   serveEmulator,
 } from "../src/testing/emulator/mod.ts";
 import { seededRandom } from "../src/testing/random.ts";
+import {
+  type ChaosFault,
+  startChaosProxy,
+} from "../src/testing/emulator/chaos_proxy.ts";
 
 /** How big a soak is. */
 export interface SoakOptions {
@@ -32,6 +36,8 @@ export interface SoakOptions {
   meanFramesPerConnection: number;
   /** The client's idle timeout (the stall faults cost this much each). */
   idleTimeoutMs: number;
+  /** Put the TCP chaos proxy (src/testing/emulator/chaos_proxy.ts) between client and emulator. */
+  chaos: boolean;
   /** Progress lines go here. */
   log?: (line: string) => void;
 }
@@ -86,6 +92,27 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     maxConnections: Math.max(historical.maxConnections, live.maxConnections),
     connections: historical.connections + live.connections,
   };
+}
+
+/**
+ * One random TCP fault for a connection through the chaos proxy: half of
+ * them none, else a FIN or a stall at a random byte (a third of those
+ * inside the status line and headers or the first chunk-size line), or
+ * fragmentation into pieces of a few bytes.
+ */
+export function randomChaos(
+  random: () => number,
+  meanFrames: number,
+): ChaosFault {
+  const atByte = () =>
+    random() < 0.33
+      ? Math.floor(random() * 400)
+      : Math.floor(random() * 2 * meanFrames * 1500);
+  const k = random();
+  if (k < 0.5) return { kind: "none" };
+  if (k < 0.75) return { kind: "fin", atByte: atByte() };
+  if (k < 0.85) return { kind: "stall", atByte: atByte() };
+  return { kind: "fragment", pieceBytes: 1 + Math.floor(random() * 16) };
 }
 
 /**
@@ -176,6 +203,13 @@ async function runPhase(
     faults: () => randomFaults(random, options.meanFramesPerConnection),
     closeGraceMs: 50,
   });
+  const chaosRandom = seededRandom(options.seed * 104729 + 7);
+  const proxy = options.chaos
+    ? startChaosProxy(
+      Number(new URL(emulator.url).port),
+      () => randomChaos(chaosRandom, options.meanFramesPerConnection),
+    )
+    : undefined;
   const topics = STREAMS.flatMap((s) =>
     ["eqiad", "codfw"].map((dc) => `${dc}.${s}`)
   );
@@ -189,7 +223,8 @@ async function runPhase(
   try {
     const opened = eventStream(STREAMS, {
       userAgent: USER_AGENT,
-      baseUrl: emulator.url,
+      baseUrl: proxy?.url ?? emulator.url,
+      headersTimeoutMs: Math.max(options.idleTimeoutMs, 200),
       ...(mode === "historical" ? { since: START - 1000 } : {}),
       idleTimeoutMs: options.idleTimeoutMs,
       maxConnectionMs: 60_000,
@@ -252,6 +287,10 @@ async function runPhase(
         faults++;
       }
     }
+    for (const [kind, n] of Object.entries(proxy?.applied ?? {})) {
+      faultKinds[`tcp-${kind}`] = n;
+      faults += n;
+    }
     return {
       events: report.expected,
       faults,
@@ -265,6 +304,7 @@ async function runPhase(
   } finally {
     stream?.close();
     await producer?.catch(() => {});
+    await proxy?.close();
     await emulator.close();
   }
 }

@@ -12,6 +12,7 @@ Deno.test("soak (CI size): every event exactly once through hundreds of random f
     liveEvents: 1_500,
     meanFramesPerConnection: 8,
     idleTimeoutMs: 100,
+    chaos: true,
   });
   console.log(soakLine(report), JSON.stringify(report.faultKinds));
   assert.ok(report.events >= 5_000, `${report.events} events`);
