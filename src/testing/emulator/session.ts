@@ -136,6 +136,11 @@ export interface SessionOptions {
   maxLoggedFrames: number;
   record: MutableConnectionLog;
   onEnd: () => void;
+  /**
+   * Messages (by their data) not to send; the id still moves past them
+   * (beyond the spec: the relay's per-subscriber filters).
+   */
+  skip?: (data: string) => boolean;
 }
 
 interface PartitionCursor {
@@ -338,6 +343,11 @@ export class Session {
         await new Promise<void>((resolve) => this.#wake = resolve);
         continue;
       }
+      if (this.#options.skip?.(cursor.log!.messages[cursor.index].data)) {
+        this.#advanceId(cursor);
+        cursor.index++;
+        continue;
+      }
       const lines = this.#frame(cursor);
       if (cutNow) {
         // Half a frame, then the cut.
@@ -367,8 +377,15 @@ export class Session {
 
   /** The lines of the next message frame from `cursor`, with the id advanced. */
   #frame(cursor: PartitionCursor): Uint8Array[] {
+    this.#advanceId(cursor);
     const log = cursor.log!;
-    const message = log.messages[cursor.index];
+    if (this.#options.json) return [log.jsonLine(cursor.index)];
+    return [EVENT_MESSAGE, this.#id(), log.sseDataLine(cursor.index)];
+  }
+
+  /** Moves the id's entry for `cursor` past its next message. */
+  #advanceId(cursor: PartitionCursor): void {
+    const message = cursor.log!.messages[cursor.index];
     const slot = cursor.slot;
     // Per KafkaSSE (useTimestampForId): the entry becomes timestamp + 1.
     const entry =
@@ -379,8 +396,6 @@ export class Session {
       this.#entries[slot] = entry;
       this.#idLine = undefined;
     }
-    if (this.#options.json) return [log.jsonLine(cursor.index)];
-    return [EVENT_MESSAGE, this.#id(), log.sseDataLine(cursor.index)];
   }
 
   #id(): Uint8Array {
