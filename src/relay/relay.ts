@@ -538,6 +538,7 @@ export class Relay {
       maxLoggedFrames: 0,
       record,
       skip,
+      offsetIds: true,
       onEnd: () => {
         this.#sessions.delete(session);
         this.#records.delete(record);

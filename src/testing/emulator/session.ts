@@ -141,6 +141,11 @@ export interface SessionOptions {
    * (beyond the spec: the relay's per-subscriber filters).
    */
   skip?: (data: string) => boolean;
+  /**
+   * Ids carry `offset: offset + 1` instead of the server's `timestamp + 1`
+   * (beyond the spec: the relay's ids resume exactly, even in EventSource).
+   */
+  offsetIds?: boolean;
 }
 
 interface PartitionCursor {
@@ -388,8 +393,11 @@ export class Session {
     const message = cursor.log!.messages[cursor.index];
     const slot = cursor.slot;
     // Per KafkaSSE (useTimestampForId): the entry becomes timestamp + 1.
-    const entry =
-      `{"topic":${cursor.topicJson},"partition":${cursor.partition},"timestamp":${
+    const entry = this.#options.offsetIds
+      ? `{"topic":${cursor.topicJson},"partition":${cursor.partition},"offset":${
+        message.offset + 1
+      }}`
+      : `{"topic":${cursor.topicJson},"partition":${cursor.partition},"timestamp":${
         message.timestamp + 1
       }}`;
     if (this.#entries[slot] !== entry) {
