@@ -43,7 +43,9 @@ function assertOneUpstreamAtATime(emulator: Emulator): void {
     assert.ok(
       previous.end !== undefined &&
         previous.end.at <= streams[i].startedAt,
-      `upstream connection ${streams[i].index} opened while ${previous.index} was open`,
+      `upstream connection ${
+        streams[i].index
+      } opened while ${previous.index} was open`,
     );
   }
 }
@@ -195,6 +197,237 @@ Deno.test("subscribers cut at random get every event exactly once, through one u
     assert.ok(emulator.connections.length >= 3);
   } finally {
     await relay.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("?wiki=enwiki sends exactly the upstream's enwiki events and resumes exactly through cuts; bad filters get a 400", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "eventstreams_relay_" });
+  await using emulator = serveEmulator({ generate: { counts: { [RC]: 400 } } });
+  const relay = await startRelay({
+    streams: [RC],
+    dataDir,
+    userAgent: UA,
+    baseUrl: emulator.url,
+    since: SINCE,
+  });
+  try {
+    const all = upstreamEvents(emulator);
+    await relay.waitFor(() => relay.stats.received >= all.length);
+    const enwiki = all.filter((e) => e.event.wiki === "enwiki").map((e) =>
+      e.key
+    );
+    assert.ok(enwiki.length > 10 && enwiki.length < all.length / 2);
+    const received = await clientSubscriber(
+      relay,
+      enwiki.length,
+      seededRandom(3),
+      "wiki=enwiki",
+    );
+    assertExactlyOnce(received, enwiki, "the enwiki subscriber");
+
+    const bad = await fetch(
+      `${relay.url}/v2/stream/recentchange?wiki=en.wikipedia.org`,
+    );
+    assert.equal(bad.status, 400);
+    assert.match(
+      (await bad.json()).detail,
+      /that is a domain.*use --domain en\.wikipedia\.org/,
+    );
+  } finally {
+    await relay.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("speaks the server's protocol: :ok first, the same 400/404 bodies, CORS with Last-Event-ID, /metrics and /healthz", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "eventstreams_relay_" });
+  await using emulator = serveEmulator({ generate: { counts: { [RC]: 20 } } });
+  const relay = await startRelay({
+    streams: [RC],
+    dataDir,
+    userAgent: UA,
+    baseUrl: emulator.url,
+    since: SINCE,
+  });
+  try {
+    await relay.waitFor(() => relay.stats.received >= 20);
+    for (
+      const [path, headers] of [
+        ["/v2/stream/recentchange,nope", {}],
+        ["/v2/stream/recentchange?since=yesterday", {}],
+        ["/v2/stream/recentchange", { "last-event-id": "not json" }],
+        ["/v2/stream/recentchange", {
+          "last-event-id": '[{"topic":"eqiad.other","partition":0,"offset":1}]',
+        }],
+      ] as const
+    ) {
+      const [ours, theirs] = await Promise.all(
+        [relay.url, emulator.url].map((base) =>
+          fetch(`${base}${path}`, { headers })
+        ),
+      );
+      assert.equal(ours.status, theirs.status, path);
+      assert.equal(await ours.text(), await theirs.text(), path);
+    }
+    const preflight = await fetch(`${relay.url}/v2/stream/recentchange`, {
+      method: "OPTIONS",
+    });
+    await preflight.body?.cancel();
+    assert.match(
+      preflight.headers.get("access-control-allow-headers")!,
+      /last-event-id/,
+    );
+    assert.equal(preflight.headers.get("access-control-allow-origin"), "*");
+
+    const response = await fetch(
+      `${relay.url}/v2/stream/recentchange?since=${
+        new Date(SINCE).toISOString()
+      }`,
+    );
+    const reader = response.body!.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let text = "";
+    while (!text.includes("\n\nevent: message\n")) {
+      text += (await reader.read()).value;
+    }
+    await reader.cancel();
+    assert.ok(text.startsWith(":ok\n\n"));
+    assert.match(
+      text,
+      /\nid: \[\{"topic":"eqiad\.mediawiki\.recentchange","partition":0,"offset":\d+\}/,
+    );
+    const metrics = await (await fetch(`${relay.url}/metrics`)).text();
+    assert.match(metrics, /^eventstreams_relay_events_received_total 20$/m);
+    assert.match(metrics, /^eventstreams_relay_log_bytes [1-9]\d*$/m);
+    const health = await (await fetch(`${relay.url}/healthz`)).json();
+    assert.equal(health.status, "ok");
+  } finally {
+    await relay.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+/** A free loopback port (closed again, for a relay restarted on the same port). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Starts the relay CLI; resolves once it listens. */
+async function spawnRelay(
+  emulator: Emulator,
+  dataDir: string,
+  port: number,
+): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: cliRunArgs([
+      "relay",
+      "recentchange",
+      "--port",
+      String(port),
+      "--data",
+      dataDir,
+      "--base-url",
+      emulator.url,
+      "--since",
+      new Date(SINCE).toISOString(),
+      "--user-agent",
+      UA,
+    ]),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`The relay exited: ${text}`);
+    text += value;
+  }
+  assert.match(text, /^EventStreams relay listening on http:\/\/127\.0\.0\.1:/);
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  return child;
+}
+
+/** Every record in the relay's log files, as keys. */
+async function loggedKeys(dataDir: string): Promise<Key[]> {
+  const keys: Key[] = [];
+  const files = [...Deno.readDirSync(dataDir)].map((e) => e.name).filter((n) =>
+    n.endsWith(".ndjson")
+  ).sort();
+  for (const file of files) {
+    const text = await Deno.readTextFile(`${dataDir}/${file}`);
+    for (const line of text.split("\n")) {
+      if (line === "") continue;
+      const record = JSON.parse(line);
+      keys.push(`${record.topic}/${record.partition}/${record.offset}`);
+    }
+  }
+  return keys;
+}
+
+Deno.test("a relay process killed hard during live production loses and repeats nothing, in its log and for a subscriber", async () => {
+  const kills = 3;
+  const dataDir = await Deno.makeTempDir({ prefix: "eventstreams_relay_" });
+  await using emulator = serveEmulator({ generate: { counts: { [RC]: 200 } } });
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  // Live production upstream, on both topics, the whole time.
+  const producer = setInterval(() => {
+    emulator.produce("recentchange", 3);
+    emulator.produce("recentchange", 2, { topic: `codfw.${RC}` });
+  }, 5);
+  const received: Key[] = [];
+  let progress = () => {};
+  const subscriber = eventStream(RC, {
+    userAgent: UA,
+    baseUrl: url,
+    since: SINCE,
+    canary: true,
+    backoff: { initialMs: 5, maxMs: 50 },
+  });
+  const reading = (async () => {
+    for await (const event of subscriber) {
+      received.push(keyOf(event.meta));
+      progress();
+    }
+  })();
+  const receivedAtLeast = (n: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (received.length >= n) {
+          progress = () => {};
+          resolve();
+        }
+      };
+      progress = check;
+      check();
+    });
+  let child = await spawnRelay(emulator, dataDir, port);
+  try {
+    for (let i = 0; i < kills; i++) {
+      await receivedAtLeast(received.length + 150);
+      child.kill("SIGKILL");
+      await child.status;
+      child = await spawnRelay(emulator, dataDir, port);
+    }
+    clearInterval(producer);
+    const expected = upstreamEvents(emulator).map((e) => e.key);
+    await receivedAtLeast(expected.length);
+    assertExactlyOnce(received, expected, "the subscriber");
+    assertExactlyOnce(await loggedKeys(dataDir), expected, "the relay's log");
+    assert.ok(emulator.connections.length >= kills + 1);
+  } finally {
+    clearInterval(producer);
+    await subscriber.close();
+    await reading;
+    child.kill("SIGKILL");
+    await child.status;
     await Deno.remove(dataDir, { recursive: true });
   }
 });
