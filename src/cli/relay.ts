@@ -62,8 +62,28 @@ export async function runRelay(args: string[], io: CliIo): Promise<number> {
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => stop = resolve);
   const stopListening = io.onInterrupt(() => stop());
-  let relay: Relay;
-  let status: StatusReporter | undefined;
+  let relay: Relay | undefined;
+  const stderrIsTerminal = io.stderr.isTerminal();
+  const status: StatusReporter | undefined = stderrIsTerminal
+    ? new StatusReporter({
+      write: (text) => writeTextSync(io.stderr, text),
+      sample: () => {
+        const stats = relay!.stats;
+        return {
+          events: stats.received,
+          reconnects: Math.max(0, stats.connections - 1),
+          cursor: stats.cursor,
+          lastEventDt: stats.lastEventMs === undefined
+            ? undefined
+            : new Date(stats.lastEventMs).toISOString(),
+        };
+      },
+      terminal: true,
+      stdoutIsTerminal: io.stdout.isTerminal(),
+      clock: io.clock,
+      columns: terminalColumns,
+    })
+    : undefined;
   try {
     relay = await startRelay({
       streams: options.streams,
@@ -92,38 +112,17 @@ export async function runRelay(args: string[], io: CliIo): Promise<number> {
     }
     throw error;
   }
-  const stderrIsTerminal = io.stderr.isTerminal();
-  status = stderrIsTerminal
-    ? new StatusReporter({
-      write: (text) => writeTextSync(io.stderr, text),
-      sample: () => {
-        const stats = relay.stats;
-        return {
-          events: stats.received,
-          reconnects: Math.max(0, stats.connections - 1),
-          cursor: stats.cursor,
-          lastEventDt: stats.lastEventMs === undefined
-            ? undefined
-            : new Date(stats.lastEventMs).toISOString(),
-        };
-      },
-      terminal: true,
-      stdoutIsTerminal: io.stdout.isTerminal(),
-      clock: io.clock,
-      columns: terminalColumns,
-    })
-    : undefined;
   try {
     await writeText(
       io.stdout,
-      `EventStreams relay listening on ${relay.url}\n`,
+      `EventStreams relay listening on ${relay!.url}\n`,
     );
     status?.start();
     await stopped;
   } finally {
     status?.stop();
     stopListening();
-    await relay.close();
+    await relay!.close();
   }
   return 0;
 }
