@@ -444,3 +444,40 @@ Deno.test("a relay process killed hard during live production loses and repeats 
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("retention trims the in-memory log for new subscribers while a subscriber already reading keeps getting every event", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "eventstreams_relay_" });
+  await using emulator = serveEmulator({ generate: { counts: { [RC]: 0 } } });
+  const relay = await startRelay({
+    streams: [RC],
+    dataDir,
+    userAgent: UA,
+    baseUrl: emulator.url,
+    // Every batch closes a segment, and every closed segment is expired.
+    retainMs: 0,
+    segmentBytes: 1,
+  });
+  try {
+    await emulator.waitForConnection(0);
+    const early: Key[] = [];
+    const total = 200;
+    // No cuts: this subscriber's stream stays on the log it started with.
+    const reading = clientSubscriber(relay, total, () => 1e9);
+    await relay.waitFor(() => relay.stats.subscribers === 1);
+    for (let i = 0; i < total / 20; i++) {
+      emulator.produce("recentchange", 20);
+      await relay.waitFor(() => relay.stats.received >= 20 * (i + 1));
+    }
+    early.push(...await reading);
+    const expected = upstreamEvents(emulator).map((e) => e.key);
+    assertExactlyOnce(early, expected, "the subscriber reading all along");
+    const kept = relay.logs.reduce((n, l) => n + l.length, 0);
+    assert.ok(kept < total, `the in-memory log kept ${kept} of ${total}`);
+    // A new subscriber from the start gets the retained tail, which ends where upstream does.
+    const late = await clientSubscriber(relay, kept, () => 0.99);
+    assert.deepEqual(late, expected.slice(-kept));
+  } finally {
+    await relay.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

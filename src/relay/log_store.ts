@@ -58,6 +58,10 @@ export class RelayLog {
   #bytes: number;
   #options: Required<RelayLogOptions>;
   #chain: Promise<void> = Promise.resolve();
+  /** Per segment: each partition's next offset when the segment began. */
+  #starts: Map<number, Map<string, number>>;
+  /** Each partition's next offset (last logged + 1). */
+  #next: Map<string, number>;
 
   private constructor(
     dir: string,
@@ -66,7 +70,11 @@ export class RelayLog {
     segmentSize: number,
     bytes: number,
     options: Required<RelayLogOptions>,
+    starts: Map<number, Map<string, number>>,
+    next: Map<string, number>,
   ) {
+    this.#starts = starts;
+    this.#next = next;
     this.dir = dir;
     this.#file = file;
     this.#segment = segment;
@@ -100,7 +108,10 @@ export class RelayLog {
     const segments = await listSegments(dir);
     let bytes = 0;
     let lastSize = 0;
+    const starts = new Map<number, Map<string, number>>();
+    const next = new Map<string, number>();
     for (const [i, segment] of segments.entries()) {
+      starts.set(segment, new Map(next));
       const path = segmentPath(dir, segment);
       const buffer = await Deno.readFile(path);
       const text = new TextDecoder().decode(buffer);
@@ -125,6 +136,7 @@ export class RelayLog {
           );
         }
         onRecord(record);
+        next.set(partitionKey(record), record.offset + 1);
         goodBytes += encoder.encode(line).length + 1;
         start = end + 1;
       }
@@ -135,11 +147,29 @@ export class RelayLog {
       lastSize = goodBytes;
     }
     const segment = segments.at(-1) ?? 1;
+    if (!starts.has(segment)) starts.set(segment, new Map());
     const file = await Deno.open(segmentPath(dir, segment), {
       append: true,
       create: true,
     });
-    return new RelayLog(dir, file, segment, lastSize, bytes, resolved);
+    return new RelayLog(
+      dir,
+      file,
+      segment,
+      lastSize,
+      bytes,
+      resolved,
+      starts,
+      next,
+    );
+  }
+
+  /**
+   * Where each partition's retained records begin: every offset at or above
+   * it is still in the log (a partition absent from the map: all of it).
+   */
+  get retainedFrom(): ReadonlyMap<string, number> {
+    return this.#starts.get(Math.min(...this.#starts.keys()))!;
   }
 
   /** Bytes held in retained segments. */
@@ -172,6 +202,9 @@ export class RelayLog {
     await this.#file.syncData();
     this.#segmentSize += bytes.length;
     this.#bytes += bytes.length;
+    for (const record of records) {
+      this.#next.set(partitionKey(record), record.offset + 1);
+    }
   }
 
   async #roll(): Promise<void> {
@@ -182,7 +215,12 @@ export class RelayLog {
       append: true,
       create: true,
     });
+    this.#starts.set(this.#segment, new Map(this.#next));
     this.#bytes -= await dropExpired(this.dir, this.#options, this.#segment);
+    const kept = new Set(await listSegments(this.dir));
+    for (const segment of this.#starts.keys()) {
+      if (!kept.has(segment)) this.#starts.delete(segment);
+    }
   }
 
   /**
@@ -194,6 +232,13 @@ export class RelayLog {
     await this.#chain;
     this.#file.close();
   }
+}
+
+/** The key of a record's topic-partition in {@linkcode RelayLog.retainedFrom}. */
+export function partitionKey(
+  record: { topic: string; partition: number },
+): string {
+  return `${record.topic}\u0000${record.partition}`;
 }
 
 function segmentPath(dir: string, segment: number): string {

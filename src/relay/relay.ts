@@ -37,7 +37,7 @@ import {
   Session,
 } from "../testing/emulator/session.ts";
 import { TopicPartitionLog } from "../testing/emulator/logs.ts";
-import { RelayLog, type RelayRecord } from "./log_store.ts";
+import { partitionKey, RelayLog, type RelayRecord } from "./log_store.ts";
 
 /** Options for {@linkcode startRelay}. */
 export interface RelayOptions {
@@ -77,6 +77,20 @@ export interface RelayOptions {
    * @default {86_400_000}
    */
   retainMs?: number;
+  /**
+   * A log segment is closed beyond this size (retention drops whole ones).
+   *
+   * @default {67_108_864}
+   */
+  segmentBytes?: number;
+  /**
+   * Subscriber streams end cleanly after this long, like the real server's
+   * edge cut (clients resume from their id); it also bounds how long a
+   * trimmed copy of the in-memory log stays alive for old streams.
+   *
+   * @default {900_000}
+   */
+  maxSubscriberConnectionMs?: number;
   /**
    * Concurrent subscriber streams per client IP; 0 for no limit.
    *
@@ -132,6 +146,9 @@ export class Relay {
   #options: RelayOptions;
   #clock: Clock;
   #mirror: EmulatorStreams;
+  /** Every mirror some session still reads (the current one included), with its session count. */
+  #mirrors = new Map<EmulatorStreams, number>();
+  #retainedFrom: ReadonlyMap<string, number>;
   #log: RelayLog;
   #server: Deno.HttpServer<Deno.NetAddr>;
   #abort = new AbortController();
@@ -155,6 +172,8 @@ export class Relay {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.#mirror = mirror;
+    this.#mirrors.set(mirror, 0);
+    this.#retainedFrom = log.retainedFrom;
     this.#log = log;
     this.#server = Deno.serve({
       hostname: options.hostname ?? "127.0.0.1",
@@ -219,7 +238,7 @@ export class Relay {
       }
       partitionLog.appendMessage(record);
       lastMs = record.timestamp;
-    }, { retainMs: options.retainMs });
+    }, { retainMs: options.retainMs, segmentBytes: options.segmentBytes });
     const mirror = new EmulatorStreams({ configs, logs: [...logs.values()] });
     // The upstream resume point is the log's end: offset + 1 per logged
     // partition; a partition with nothing logged yet reads from the relay's
@@ -255,7 +274,9 @@ export class Relay {
 
   /** The upstream cursor of what is logged (offset + 1 per partition). */
   get cursor(): string {
-    const entries: CursorEntry[] = this.#mirror.logs.filter((l) => l.length > 0)
+    const entries: CursorEntry[] = this.#mirror.logs.filter((l) =>
+      l.nextOffset > 0
+    )
       .map((l) => ({
         topic: l.topic,
         partition: l.partition,
@@ -270,7 +291,8 @@ export class Relay {
   }
 
   /**
-   * Resolves once `predicate` holds (checked after every logged batch).
+   * Resolves once `predicate` holds (checked after every logged batch and
+   * every new subscriber).
    *
    * @param predicate A condition on the relay.
    * @returns When it holds.
@@ -285,6 +307,10 @@ export class Relay {
       };
       this.#waiters.add(check);
     });
+  }
+
+  #changed(): void {
+    for (const check of [...this.#waiters]) check();
   }
 
   /**
@@ -338,14 +364,15 @@ export class Relay {
         const batch = pending;
         pending = [];
         await this.#log.append(batch);
-        for (const record of batch) {
-          this.#mirror.log(record.topic, record.partition)?.appendMessage(
-            record,
-          );
-          this.#lastEventMs = record.timestamp;
+        for (const mirror of this.#mirrors.keys()) {
+          for (const record of batch) {
+            mirror.log(record.topic, record.partition)?.appendMessage(record);
+          }
         }
+        this.#lastEventMs = batch.at(-1)!.timestamp;
+        if (this.#log.retainedFrom !== this.#retainedFrom) this.#trim();
         this.#received += batch.length;
-        for (const check of [...this.#waiters]) check();
+        this.#changed();
       }
     };
     try {
@@ -366,6 +393,30 @@ export class Relay {
     if (failure !== undefined && !this.#abort.signal.aborted) {
       console.error("eventstreams relay: upstream stopped", failure);
     }
+  }
+
+  /**
+   * Retention for the in-memory log: new sessions get a copy holding only
+   * what the disk still retains; old sessions keep reading theirs (it is
+   * dropped when the last of them ends, at the latest after
+   * `maxSubscriberConnectionMs`).
+   */
+  #trim(): void {
+    this.#retainedFrom = this.#log.retainedFrom;
+    const old = this.#mirror;
+    const logs = old.logs.map((log) => {
+      const from = this.#retainedFrom.get(partitionKey(log));
+      const index = from === undefined ? 0 : log.indexOfOffset(from);
+      return new TopicPartitionLog({
+        topic: log.topic,
+        partition: log.partition,
+        messages: log.messages.slice(index),
+        baseOffset: log.nextOffset,
+      });
+    });
+    this.#mirror = new EmulatorStreams({ configs: old.configs, logs });
+    this.#mirrors.set(this.#mirror, 0);
+    if (this.#mirrors.get(old) === 0) this.#mirrors.delete(old);
   }
 
   #toRecord(event: EventStreamsEvent): RelayRecord | undefined {
@@ -527,11 +578,16 @@ export class Relay {
     };
     this.#openByIp.set(clientIp, (this.#openByIp.get(clientIp) ?? 0) + 1);
     this.#records.add(record);
+    const mirror = this.#mirror;
+    this.#mirrors.set(mirror, this.#mirrors.get(mirror)! + 1);
     const session: Session = new Session({
       positions: resolved.positions,
-      partitions: (topic) => this.#mirror.partitions(topic),
+      partitions: (topic) => mirror.partitions(topic),
       json: resolved.json,
-      faults: [],
+      faults: [{
+        kind: "max-age",
+        ms: this.#options.maxSubscriberConnectionMs ?? 900_000,
+      }],
       clock: this.#clock,
       coalesceBytes: 65536,
       interleave: "timestamp",
@@ -541,6 +597,10 @@ export class Relay {
       offsetIds: true,
       onEnd: () => {
         this.#sessions.delete(session);
+        const left = this.#mirrors.get(mirror)! - 1;
+        if (left > 0 || mirror === this.#mirror) {
+          this.#mirrors.set(mirror, left);
+        } else this.#mirrors.delete(mirror);
         this.#records.delete(record);
         this.#sentEnded += record.framesSent;
         const open = (this.#openByIp.get(clientIp) ?? 1) - 1;
@@ -549,6 +609,7 @@ export class Relay {
       },
     });
     this.#sessions.add(session);
+    this.#changed();
     return new Response(session.body, { status: 200, headers });
   }
 
