@@ -11,6 +11,7 @@ import { eventStream } from "../src/client.ts";
 import { type Relay, startRelay } from "../src/relay/relay.ts";
 import { type Emulator, serveEmulator } from "../src/testing/emulator/mod.ts";
 import { seededRandom } from "../src/testing/random.ts";
+import { SseParseStream } from "../src/sse/parse_stream.ts";
 import { cliRunArgs } from "./_helpers.ts";
 
 const UA = "relay-test/1.0 (https://example.org/relay-test)";
@@ -137,6 +138,44 @@ async function eventSourceSubscriber(
   return received;
 }
 
+/** `curl -N`, killed after a random number of events and rerun with `-H 'Last-Event-ID: <last id>'`. */
+async function curlSubscriber(
+  relay: Relay,
+  total: number,
+  random: () => number,
+): Promise<Key[]> {
+  const received: Key[] = [];
+  let lastId: string | undefined;
+  while (received.length < total) {
+    const cutAfter = 1 + Math.floor(random() * 40);
+    const child = new Deno.Command("curl", {
+      args: [
+        "-N",
+        "-s",
+        "-A",
+        UA,
+        ...(lastId === undefined ? [] : ["-H", `Last-Event-ID: ${lastId}`]),
+        `${relay.url}/v2/stream/recentchange${
+          lastId === undefined ? `?since=${new Date(SINCE).toISOString()}` : ""
+        }`,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    let n = 0;
+    for await (const frame of child.stdout.pipeThrough(new SseParseStream())) {
+      if (frame.event !== "message") continue;
+      received.push(keyOf(JSON.parse(frame.data).meta));
+      lastId = frame.id;
+      if (++n >= cutAfter || received.length >= total) break;
+    }
+    child.kill("SIGKILL");
+    await child.status;
+  }
+  return received;
+}
+
 function assertExactlyOnce(received: Key[], expected: Key[], who: string) {
   assert.equal(
     new Set(received).size,
@@ -176,6 +215,7 @@ Deno.test("subscribers cut at random get every event exactly once, through one u
     const total = backlog + live;
     const random = seededRandom(7);
     // CI size; the closing note's figure ran RELAY_TEST_SUBSCRIBERS=100.
+    // Our client, curl -N and npm eventsource in turn.
     const count = Number(Deno.env.get("RELAY_TEST_SUBSCRIBERS") ?? 3);
     const subscribers = Promise.all(
       Array.from(
@@ -183,6 +223,8 @@ Deno.test("subscribers cut at random get every event exactly once, through one u
         (_, i) =>
           i % 3 === 2
             ? eventSourceSubscriber(relay, total, random)
+            : i % 3 === 1
+            ? curlSubscriber(relay, total, random)
             : clientSubscriber(relay, total, random),
       ),
     );
@@ -199,7 +241,7 @@ Deno.test("subscribers cut at random get every event exactly once, through one u
       assertExactlyOnce(
         received,
         expected,
-        `subscriber ${i} (${i % 3 === 2 ? "eventsource" : "our client"})`,
+        `subscriber ${i} (${["our client", "curl -N", "eventsource"][i % 3]})`,
       );
     }
     assertOneUpstreamAtATime(emulator);
