@@ -375,15 +375,23 @@ export class Relay {
         this.#changed();
       }
     };
+    const startFlush = (): void => {
+      flushing = flush().catch((error) => {
+        failure = error;
+        stream.close();
+      }).finally(() => {
+        flushing = undefined;
+        // Records that arrived after the loop's last check and before this
+        // callback would otherwise wait for the next event.
+        if (pending.length > 0 && failure === undefined) startFlush();
+      });
+    };
     try {
       for await (const event of stream) {
         const record = this.#toRecord(event as EventStreamsEvent);
         if (record === undefined) continue;
         pending.push(record);
-        flushing ??= flush().catch((error) => {
-          failure = error;
-          stream.close();
-        }).finally(() => flushing = undefined);
+        if (flushing === undefined) startFlush();
       }
     } catch (error) {
       if (!this.#abort.signal.aborted) failure ??= error;
