@@ -135,7 +135,6 @@ const RELAY_HEADERS: Readonly<Record<string, string>> = {
     COMMON_HEADERS["access-control-allow-headers"]
   }, last-event-id`,
 };
-const FILTER_PARAMS = ["wiki", "domain", "type", "namespace", "bot"];
 
 /** A running relay. */
 export class Relay {
@@ -717,10 +716,6 @@ export function parseFilters(
     }
     bot = last === "true";
   }
-  if (
-    !FILTER_PARAMS.some((name) => params.has(name)) &&
-    wiki.length + domain.length + type.length + namespace.length === 0
-  ) return undefined;
   const keep = selectEvents({ wiki, domain, type, namespace, bot });
   if (keep === undefined) return undefined;
   return (data) => !keep(JSON.parse(data));
