@@ -57,9 +57,10 @@ async function clientSubscriber(
   total: number,
   random: () => number,
   query = "",
+  from?: string,
 ): Promise<Key[]> {
   const received: Key[] = [];
-  let cursor: string | undefined;
+  let cursor: string | undefined = from;
   while (received.length < total) {
     const cutAfter = 1 + Math.floor(random() * 40);
     const stream = eventStream(RC, {
@@ -518,6 +519,59 @@ Deno.test("retention trims the in-memory log for new subscribers while a subscri
     // A new subscriber from the start gets the retained tail, which ends where upstream does.
     const late = await clientSubscriber(relay, kept, () => 0.99);
     assert.deepEqual(late, expected.slice(-kept));
+  } finally {
+    await relay.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a live subscriber that falls too far behind gets event: error and resumes exactly from its id, without slowing the upstream", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "eventstreams_relay_" });
+  await using emulator = serveEmulator({ generate: { counts: { [RC]: 0 } } });
+  const relay = await startRelay({
+    streams: [RC],
+    dataDir,
+    userAgent: UA,
+    baseUrl: emulator.url,
+    maxSubscriberLagEvents: 500,
+  });
+  try {
+    await emulator.waitForConnection(0);
+    const response = await fetch(`${relay.url}/v2/stream/recentchange`);
+    const frames = response.body!.pipeThrough(new SseParseStream())
+      .getReader();
+    await relay.waitFor(() => relay.stats.subscribers === 1);
+    // More than socket buffers hold, while the subscriber reads nothing.
+    const total = 20_000;
+    emulator.produce("recentchange", total);
+    await relay.waitFor(() => relay.stats.received >= total);
+    const received: Key[] = [];
+    let lastId = "";
+    let error: { data: string; id: string } | undefined;
+    for (;;) {
+      const { value, done } = await frames.read();
+      if (done) break;
+      if (value.event === "error") error = value;
+      else {
+        received.push(keyOf(JSON.parse(value.data).meta));
+        lastId = value.id;
+      }
+    }
+    assert.ok(error !== undefined, "no event: error");
+    assert.match(error.data, /Too slow: more than 500 events behind/);
+    assert.equal(error.id, lastId);
+    const expected = upstreamEvents(emulator).map((e) => e.key);
+    assert.ok(received.length < total);
+    assert.deepEqual(received, expected.slice(0, received.length));
+    // It resumes from its id: exactly the rest.
+    const rest = await clientSubscriber(
+      relay,
+      total - received.length,
+      () => 1e9,
+      "",
+      lastId,
+    );
+    assert.deepEqual([...received, ...rest], expected);
   } finally {
     await relay.close();
     await Deno.remove(dataDir, { recursive: true });

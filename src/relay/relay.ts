@@ -92,6 +92,14 @@ export interface RelayOptions {
    */
   maxSubscriberConnectionMs?: number;
   /**
+   * A subscriber that has caught up once and then falls this many events
+   * behind the live end is sent `event: error` and closed (it resumes from
+   * its id); it never slows the upstream or the others meanwhile.
+   *
+   * @default {10_000}
+   */
+  maxSubscriberLagEvents?: number;
+  /**
    * Concurrent subscriber streams per client IP; 0 for no limit.
    *
    * @default {0}
@@ -602,6 +610,7 @@ export class Relay {
       record,
       skip,
       offsetIds: true,
+      maxBehind: this.#options.maxSubscriberLagEvents ?? 10_000,
       onEnd: () => {
         this.#sessions.delete(session);
         const left = this.#mirrors.get(mirror)! - 1;

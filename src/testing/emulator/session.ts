@@ -146,6 +146,12 @@ export interface SessionOptions {
    * (beyond the spec: the relay's ids resume exactly, even in EventSource).
    */
   offsetIds?: boolean;
+  /**
+   * A stream that has reached the live end once and then falls this many
+   * appended messages behind it is ended with `event: error` (beyond the
+   * spec: the relay's bound on slow subscribers; they resume from the id).
+   */
+  maxBehind?: number;
 }
 
 interface PartitionCursor {
@@ -205,6 +211,9 @@ export class Session {
   #trickle: { bytes: number; delayMs: number } | undefined;
   #interleave: InterleaveOrder;
   #batchSize = 50;
+  // The slow-client bound (options.maxBehind).
+  #wasLive = false;
+  #waited = false;
 
   /**
    * Starts streaming.
@@ -341,9 +350,18 @@ export class Session {
         this.#finish("cut-after-frames", this.#cutAbrupt);
         return;
       }
+      if (this.#tooSlow()) {
+        await this.#sendError(
+          `Too slow: more than ${this.#options.maxBehind} events behind the live end; resume from the last id`,
+          "SlowSubscriberError",
+        );
+        this.#finish("error-event", false);
+        return;
+      }
       const cursor = this.#next();
       if (cursor === undefined) {
         // Live end: silent until a producer appends (no heartbeats).
+        this.#wasLive = true;
         this.#flush();
         await new Promise<void>((resolve) => this.#wake = resolve);
         continue;
@@ -378,6 +396,22 @@ export class Session {
       }
       this.#recordFrame(cursor);
     }
+  }
+
+  /**
+   * True when a stream that was live once had to wait for its client since
+   * the last check and is now more than `maxBehind` messages behind.
+   */
+  #tooSlow(): boolean {
+    const max = this.#options.maxBehind;
+    const waited = this.#waited;
+    this.#waited = false;
+    if (max === undefined || !this.#wasLive || !waited) return false;
+    let behind = 0;
+    for (const c of this.#cursors) {
+      if (c.log !== undefined) behind += c.log.length - c.index;
+    }
+    return behind > max;
   }
 
   /** The lines of the next message frame from `cursor`, with the id advanced. */
@@ -560,6 +594,7 @@ export class Session {
     if (this.#ended || (this.#controller.desiredSize ?? 0) > 0) {
       return undefined;
     }
+    this.#waited = true;
     return new Promise((resolve) => this.#pulled = resolve);
   }
 
