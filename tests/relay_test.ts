@@ -577,3 +577,47 @@ Deno.test("a live subscriber that falls too far behind gets event: error and res
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("relay command line: missing --port or --data, a bad lag or a data directory of other streams are refused before anything starts", async () => {
+  const { parseRelayArgs } = await import("../src/cli/args.ts");
+  const env = { get: () => UA };
+  assert.throws(
+    () => parseRelayArgs(["recentchange", "--data", "d"], env, 0),
+    { name: "UsageError", message: /^Missing --port: / },
+  );
+  assert.throws(
+    () => parseRelayArgs(["recentchange", "--port", "0"], env, 0),
+    { name: "UsageError", message: /^Missing --data: / },
+  );
+  assert.throws(
+    () =>
+      parseRelayArgs(
+        ["rc", "--port", "0", "--data", "d", "--max-subscriber-lag", "x"],
+        env,
+        0,
+      ),
+    { name: "UsageError" },
+  );
+  const dataDir = await Deno.makeTempDir({ prefix: "eventstreams_relay_" });
+  try {
+    await Deno.writeTextFile(
+      `${dataDir}/relay.json`,
+      JSON.stringify({ topics: ["eqiad.mediawiki.page-create"], start: 0 }),
+    );
+    await assert.rejects(
+      () =>
+        startRelay({
+          streams: [RC],
+          dataDir,
+          userAgent: UA,
+          baseUrl: "http://127.0.0.1:9",
+        }),
+      {
+        name: "TypeError",
+        message: /holds the log of eqiad\.mediawiki\.page-create/,
+      },
+    );
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

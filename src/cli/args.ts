@@ -940,6 +940,8 @@ export interface RelayArgs {
   userAgent: string;
   /** Concurrent subscriber streams per client IP (0: no limit). */
   maxConnectionsPerIp: number;
+  /** Events a live subscriber may fall behind before it is cut. */
+  maxSubscriberLag: number;
 }
 
 const RELAY_SPEC = {
@@ -952,6 +954,7 @@ const RELAY_SPEC = {
   "base-url": { type: "string" },
   "user-agent": { type: "string" },
   "max-connections-per-ip": { type: "string" },
+  "max-subscriber-lag": { type: "string" },
 } as const satisfies Spec;
 
 /** How long the relay keeps its log unless told (`--retain`). */
@@ -1046,6 +1049,13 @@ export function parseRelayArgs(
         : httpBaseUrl(values["base-url"]),
       userAgent: userAgentOption(values["user-agent"], env),
       maxConnectionsPerIp,
+      maxSubscriberLag: values["max-subscriber-lag"] === undefined
+        ? 10_000
+        : positiveInteger(
+          "--max-subscriber-lag",
+          values["max-subscriber-lag"],
+          "10000",
+        ),
     },
   };
 }

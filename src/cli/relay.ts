@@ -17,7 +17,7 @@ export const RELAY_HELP =
 Usage:
   eventstreams relay <stream>... --port <n> --data <dir> [--hostname 127.0.0.1] [--retain 24h]
                      [--since <time>] [--base-url <url>] [--user-agent <ua>]
-                     [--max-connections-per-ip <n>]
+                     [--max-connections-per-ip <n>] [--max-subscriber-lag <n>]
 
 One upstream connection (exact cursor, watchdog, backoff) feeds a durable log under --data;
 subscribers connect with the EventStreams protocol (/v2/stream/<streams>, since,
@@ -25,7 +25,8 @@ Last-Event-ID, the same errors) and get events only once they are on disk. The i
 exact offsets (offset + 1 per partition), so EventSource and 'eventstreams tail' resume
 exactly. Filters per subscriber: ?wiki=enwiki,dewiki&domain=&type=edit&namespace=0&bot=false
 (skipped events still move the subscriber's id). After a crash or restart it resumes upstream
-exactly where its log ends. Also /metrics (Prometheus text) and /healthz.
+exactly where its log ends. Subscriber streams end cleanly after 15 minutes, like the real
+server's. Also /metrics (Prometheus text) and /healthz.
 
 Options:
   --port, -p <n>            TCP port for subscribers (0 picks a free one)
@@ -36,6 +37,8 @@ Options:
   --base-url <url>          Upstream server (default https://stream.wikimedia.org)
   --user-agent <ua>         Required by Wikimedia (default: EVENTSTREAMS_USER_AGENT)
   --max-connections-per-ip <n>  Subscriber streams per client IP (default 0: no limit)
+  --max-subscriber-lag <n>  A live subscriber this many events behind while not reading gets
+                            event: error and is closed; it resumes from its id (default 10000)
 
 Examples:
   eventstreams relay recentchange --port 8093 --data ./relay-data --user-agent 'my-tool/1.0 (me@example.org)'
@@ -95,6 +98,7 @@ export async function runRelay(args: string[], io: CliIo): Promise<number> {
       port: options.port,
       retainMs: options.retainMs,
       maxConnectionsPerIp: options.maxConnectionsPerIp,
+      maxSubscriberLagEvents: options.maxSubscriberLag,
       clock: io.clock,
       onUpstreamError: (error) =>
         status ? status.note(`Upstream: ${error.message}`) : writeTextSync(
