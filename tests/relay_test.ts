@@ -292,7 +292,7 @@ Deno.test("?wiki=enwiki sends exactly the upstream's enwiki events and resumes e
   }
 });
 
-Deno.test("speaks the server's protocol: :ok first, the same 400/404 bodies, CORS with Last-Event-ID, /metrics and /healthz", async () => {
+Deno.test("speaks the server's protocol: :ok first, the same 400/404 bodies, JSON mode, CORS with Last-Event-ID, /metrics and /healthz", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "eventstreams_relay_" });
   await using emulator = serveEmulator({ generate: { counts: { [RC]: 20 } } });
   const relay = await startRelay({
@@ -349,6 +349,28 @@ Deno.test("speaks the server's protocol: :ok first, the same 400/404 bodies, COR
       text,
       /\nid: \[\{"topic":"eqiad\.mediawiki\.recentchange","partition":0,"offset":\d+\}/,
     );
+    // JSON mode: newline-delimited events, no ids.
+    const json = await fetch(
+      `${relay.url}/v2/stream/recentchange?since=${
+        new Date(SINCE).toISOString()
+      }`,
+      { headers: { accept: "application/json" } },
+    );
+    assert.equal(
+      json.headers.get("content-type"),
+      "application/json; charset=utf-8",
+    );
+    const lines = json.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let body = "";
+    while (body.split("\n").length < 4) body += (await lines.read()).value;
+    await lines.cancel();
+    assert.ok(body.startsWith("\n") && !body.includes("id:"));
+    for (const line of body.split("\n").slice(1, 3)) {
+      assert.match(
+        JSON.parse(line).meta.topic,
+        /^(eqiad|codfw)\.mediawiki\.recentchange$/,
+      );
+    }
     const metrics = await (await fetch(`${relay.url}/metrics`)).text();
     assert.match(metrics, /^eventstreams_relay_events_received_total 20$/m);
     assert.match(metrics, /^eventstreams_relay_log_bytes [1-9]\d*$/m);
