@@ -33,6 +33,7 @@ import { benchClient, printClientBench } from "./bench_client.ts";
 import { measureRetainedMemory, printRetainedMemory } from "./bench_memory.ts";
 import { printEmulatorBench } from "./bench_emulator.ts";
 import { printCheckpointBench } from "./bench_checkpoint.ts";
+import { printRelayBench } from "./bench_relay.ts";
 
 const MB = 1e6;
 const quick = Deno.args.includes("--quick");
@@ -299,4 +300,5 @@ if (import.meta.main) {
   console.log();
   await printEmulatorBench(quick ? 1 : 3);
   await printCheckpointBench(quick ? 3 : 5);
+  await printRelayBench(quick ? 1 : 3);
 }

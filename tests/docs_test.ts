@@ -151,8 +151,13 @@ async function readmeCommands(): Promise<string[][]> {
 }
 
 Deno.test("every CLI command in README.md is one the CLI accepts, with a user agent the client accepts", async () => {
-  const { parseRecordArgs, parseServeArgs, parseTailArgs, resolveStreamArg } =
-    await import("../src/cli/args.ts");
+  const {
+    parseRecordArgs,
+    parseRelayArgs,
+    parseServeArgs,
+    parseTailArgs,
+    resolveStreamArg,
+  } = await import("../src/cli/args.ts");
   const { eventStream } = await import("../src/client.ts");
   const variables = new Map<string, string>(); // From `export NAME=value` lines.
   const env = { get: (name: string) => variables.get(name) };
@@ -172,6 +177,8 @@ Deno.test("every CLI command in README.md is one the CLI accepts, with a user ag
     try {
       if (command === "serve") {
         assert.equal(parseServeArgs(args).help, false, line);
+      } else if (command === "relay") {
+        assert.equal(parseRelayArgs(args, env, Date.now()).help, false, line);
       } else if (command === "tail" || command === "record") {
         const parsed = command === "tail"
           ? parseTailArgs(args, env, Date.now())
@@ -196,7 +203,7 @@ Deno.test("every CLI command in README.md is one the CLI accepts, with a user ag
     }
     checked.push(command);
   }
-  for (const command of ["demo", "test", "serve", "tail", "record"]) {
+  for (const command of ["demo", "test", "serve", "tail", "record", "relay"]) {
     assert.ok(checked.includes(command), `README.md shows no '${command}'`);
   }
 });

@@ -919,3 +919,143 @@ export function parseServeArgs(args: string[]): Parsed<ServeArgs> {
     options: { port, hostname, fixtures: values.fixtures, rate },
   };
 }
+
+/** `eventstreams relay` options after parsing and checking. */
+export interface RelayArgs {
+  /** Canonical stream names (aliases resolved, duplicates dropped). */
+  streams: string[];
+  /** TCP port for subscribers (0 picks a free one). */
+  port: number;
+  /** Interface to listen on. */
+  hostname: string;
+  /** The durable log's directory. */
+  data: string;
+  /** Log retention in milliseconds. */
+  retainMs: number;
+  /** Where the first run starts (later runs resume where the log ends). */
+  since?: Date;
+  /** The upstream server. */
+  baseUrl?: string;
+  /** The User-Agent sent upstream. */
+  userAgent: string;
+  /** Concurrent subscriber streams per client IP (0: no limit). */
+  maxConnectionsPerIp: number;
+  /** Events a live subscriber may fall behind before it is cut. */
+  maxSubscriberLag: number;
+}
+
+const RELAY_SPEC = {
+  help: { type: "boolean", short: "h" },
+  port: { type: "string", short: "p" },
+  hostname: { type: "string" },
+  data: { type: "string" },
+  retain: { type: "string" },
+  since: { type: "string" },
+  "base-url": { type: "string" },
+  "user-agent": { type: "string" },
+  "max-connections-per-ip": { type: "string" },
+  "max-subscriber-lag": { type: "string" },
+} as const satisfies Spec;
+
+/** How long the relay keeps its log unless told (`--retain`). */
+export const DEFAULT_RELAY_RETAIN_MS = 86_400_000;
+
+/**
+ * Parses `eventstreams relay` arguments.
+ *
+ * @param args The arguments after `relay`.
+ * @param env The environment (`EVENTSTREAMS_USER_AGENT`).
+ * @param nowMs The current time, for relative `--since` values.
+ * @returns Help request, or the checked options.
+ * @throws {UsageError} For any mistake, naming the flag and value.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseRelayArgs } from "./args.ts";
+ *
+ * const env = { get: () => undefined };
+ * const parsed = parseRelayArgs(["recentchange", "--port", "0", "--data", "/tmp/relay", "--user-agent", "t/1.0 (t@example.org)"], env, 0);
+ * assert.ok(!parsed.help && parsed.options.streams[0] === "mediawiki.recentchange");
+ * assert.ok(!parsed.help && parsed.options.retainMs === 86_400_000);
+ * ```
+ */
+export function parseRelayArgs(
+  args: string[],
+  env: ArgsEnv,
+  nowMs: number,
+): Parsed<RelayArgs> {
+  const { values, positionals } = parseFlags("relay", RELAY_SPEC, args);
+  if (values.help) return { help: true };
+  const streams = [
+    ...new Set(splitList(positionals).map((s) => resolveStreamArg(s, false))),
+  ];
+  if (streams.length === 0) {
+    throw new UsageError(
+      "Missing stream name: say which streams to relay, like 'eventstreams relay recentchange --port 8093 --data ./relay-data'",
+    );
+  }
+  if (values.port === undefined) {
+    throw new UsageError(
+      "Missing --port: say where subscribers connect, like --port 8093 (0 picks a free one)",
+    );
+  }
+  const port = /^\d+$/.test(values.port) ? Number(values.port) : NaN;
+  if (!(port >= 0 && port <= 65_535)) {
+    throw new UsageError(
+      `Invalid --port '${values.port}': expected a TCP port from 0 to 65535 (0 picks a free one)`,
+    );
+  }
+  if (values.data === undefined || values.data === "") {
+    throw new UsageError(
+      `${
+        values.data === undefined ? "Missing --data" : "Invalid --data ''"
+      }: give the directory of the relay's durable log, like --data ./relay-data`,
+    );
+  }
+  const hostname = values.hostname ?? "127.0.0.1";
+  if (hostname.trim() === "") {
+    throw new UsageError(
+      "Invalid --hostname '': expected an interface such as 127.0.0.1",
+    );
+  }
+  const maxConnectionsPerIp = values["max-connections-per-ip"] === undefined
+    ? 0
+    : /^\d+$/.test(values["max-connections-per-ip"])
+    ? Number(values["max-connections-per-ip"])
+    : NaN;
+  if (Number.isNaN(maxConnectionsPerIp)) {
+    throw new UsageError(
+      `Invalid --max-connections-per-ip '${
+        values["max-connections-per-ip"]
+      }': expected a whole number, like 10 (0: no limit)`,
+    );
+  }
+  return {
+    help: false,
+    options: {
+      streams,
+      port,
+      hostname,
+      data: values.data,
+      retainMs: values.retain === undefined
+        ? DEFAULT_RELAY_RETAIN_MS
+        : duration("--retain", values.retain),
+      since: values.since === undefined
+        ? undefined
+        : sinceOption(values.since, nowMs),
+      baseUrl: values["base-url"] === undefined
+        ? undefined
+        : httpBaseUrl(values["base-url"]),
+      userAgent: userAgentOption(values["user-agent"], env),
+      maxConnectionsPerIp,
+      maxSubscriberLag: values["max-subscriber-lag"] === undefined
+        ? 10_000
+        : positiveInteger(
+          "--max-subscriber-lag",
+          values["max-subscriber-lag"],
+          "10000",
+        ),
+    },
+  };
+}

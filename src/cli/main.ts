@@ -65,6 +65,8 @@ Commands:
   serve              Run the local EventStreams emulator (loopback) with the repository fixtures
   record             Record a live session as a cassette for replay tests
   demo               Show the client surviving cuts, stalls and 429s against the emulator
+  relay <stream>...  Share one upstream connection with local subscribers (durable log,
+                     exact resume, server-side filters)
 
 Run 'eventstreams <command> --help' for a command's options and examples.
 
@@ -125,9 +127,11 @@ export async function main(
         return await (await import("./record.ts")).runRecord(rest, io);
       case "demo":
         return await (await import("./demo.ts")).runDemo({ args: rest, io });
+      case "relay":
+        return await (await import("./relay.ts")).runRelay(rest, io);
       default:
         throw new UsageError(
-          `Unknown command '${command}': expected tail, serve, record or demo; run 'eventstreams --help'`,
+          `Unknown command '${command}': expected tail, serve, record, demo or relay; run 'eventstreams --help'`,
         );
     }
   } catch (error) {

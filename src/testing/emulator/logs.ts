@@ -251,6 +251,18 @@ export class TopicPartitionLog {
   }
 
   /**
+   * Appends a message that already has its offset, timestamp and final data
+   * (a relay mirroring another server's log), and wakes subscribers.
+   *
+   * @param message The message; its offset must follow the last one.
+   * @throws {RangeError} When the offset does not follow the last one.
+   */
+  appendMessage(message: EmulatorMessage): void {
+    this.#push({ ...message });
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  /**
    * The index of the first message whose offset is at least `offset`
    * (`length` when there is none).
    *

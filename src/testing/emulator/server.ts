@@ -8,7 +8,6 @@
 
 import { type Clock, systemClock } from "../../clock.ts";
 import { stripSecretHeaders } from "../cassette.ts";
-import { parseUtcDateTime } from "../../date_time.ts";
 import {
   type EmulatorFault,
   type EmulatorFaultScript,
@@ -19,21 +18,13 @@ import {
   generateStreams,
   type GenerateStreamsOptions,
 } from "./generate_streams.ts";
-import {
-  type AssignmentEntry,
-  checkTopicsAvailable,
-  KafkaSseError,
-  type OffsetReset,
-  parseLastEventId,
-  resolveAssignments,
-} from "./last_event_id.ts";
+import type { OffsetReset } from "./last_event_id.ts";
 import type { PositionedMessage } from "./logs.ts";
 import {
   COMMON_HEADERS,
   jsonResponse,
   notFoundResponse,
   type RequestLine,
-  serviceErrorBody,
   statusFaultBody,
 } from "./responses.ts";
 import {
@@ -43,6 +34,7 @@ import {
   Session,
 } from "./session.ts";
 import type { EmulatorStreams, ProduceOptions } from "./stream_set.ts";
+import { resolveStreamRequest } from "./stream_request.ts";
 
 /**
  * Continuous production of generated events while the emulator runs.
@@ -465,7 +457,7 @@ export class Emulator {
     if (
       match !== null && (request.method === "GET" || request.method === "HEAD")
     ) {
-      return this.#stream(request, info, url, line, match[1]);
+      return this.#stream(request, info, line, match[1]);
     }
     if (request.method === "OPTIONS" && match !== null) {
       return new Response("GET,HEAD", {
@@ -509,7 +501,6 @@ export class Emulator {
   #stream(
     request: Request,
     info: Deno.ServeHandlerInfo<Deno.NetAddr>,
-    url: URL,
     line: RequestLine,
     rawStreams: string,
   ): Response {
@@ -560,97 +551,17 @@ export class Emulator {
       const body = statusFaultBody(line, 429);
       return reject(429, body, jsonResponse(429, body));
     }
-    let requested: string[];
-    try {
-      requested = decodeURIComponent(rawStreams).split(",");
-    } catch {
-      requested = rawStreams.split(",");
-    }
-    const invalid = requested.filter((name) =>
-      this.streams.resolve(name) === undefined
+    const resolved = resolveStreamRequest(
+      request,
+      rawStreams,
+      this.streams,
+      this.#options.offsetReset,
     );
-    if (invalid.length > 0) {
-      const body = serviceErrorBody(
-        line,
-        400,
-        "not_found",
-        "Stream Not Found",
-        `Invalid streams: ${invalid.join(",")}`,
-      );
-      return reject(400, body, jsonResponse(400, body));
+    if (!resolved.ok) {
+      return reject(resolved.status, resolved.body, resolved.response);
     }
-    const topics: string[] = [];
-    for (const name of requested) {
-      for (const topic of this.streams.resolve(name)!.topics) {
-        if (!topics.includes(topic)) topics.push(topic);
-      }
-    }
-    const since = url.searchParams.getAll("since");
-    let atTimestamp: number | undefined;
-    if (since.length > 0) {
-      const raw = since.join(",");
-      if (raw !== "" && Number.isNaN(Number(raw))) {
-        // Per routes/stream.js: a non-number goes through Date.parse (in the
-        // server's time zone, UTC, whatever the emulator machine's is).
-        const parsed = parseUtcDateTime(raw);
-        if (Number.isNaN(parsed)) {
-          const body = serviceErrorBody(
-            line,
-            400,
-            "invalid_timestamp",
-            "Invalid timestamp",
-            `since timestamp is not a UTC milliseconds unix epoch and was not parseable: '${raw}'`,
-          );
-          return reject(400, body, jsonResponse(400, body));
-        }
-        // KafkaSSE tests `atTimestamp ?`: a parsed 0 (1970-01-01) means latest.
-        atTimestamp = parsed === 0 ? undefined : parsed;
-      } else if (raw !== "") {
-        // A numeric string is handed on as milliseconds (truthy even for "0").
-        atTimestamp = Number(raw);
-      }
-    }
-
-    // KafkaSSE: Last-Event-ID (when present, even empty) replaces the topic list.
-    let positions;
-    try {
-      const lastEventId = request.headers.get("last-event-id");
-      const entries: AssignmentEntry[] = lastEventId === null
-        ? topics
-        : parseLastEventId(lastEventId);
-      checkTopicsAvailable(entries, topics);
-      positions = resolveAssignments(entries, {
-        partitions: (topic) =>
-          topics.includes(topic) ? this.streams.partitions(topic) : [],
-        atTimestamp,
-        offsetReset: this.#options.offsetReset,
-      });
-    } catch (error) {
-      if (!(error instanceof KafkaSseError)) throw error;
-      // KafkaSSE's connectErrorHandler writes the JSON and a newline, without a content-type.
-      return reject(
-        error.status,
-        error.body,
-        new Response(new TextEncoder().encode(error.body), {
-          status: error.status,
-          headers: COMMON_HEADERS,
-        }),
-      );
-    }
-
-    const accept = request.headers.get("accept");
-    const json = accept !== null && accept.startsWith("application/json");
+    const { positions, json, headers: responseHeaders } = resolved;
     record.status = 200;
-    const responseHeaders = {
-      ...COMMON_HEADERS,
-      // Per KafkaSSE: charset only when the client sent an Accept header.
-      "content-type": json
-        ? "application/json; charset=utf-8"
-        : accept === null
-        ? "text/event-stream"
-        : "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
-    };
     if (request.method === "HEAD") {
       record.end = { reason: "rejected", abrupt: false, at: this.clock.now() };
       this.#changed();

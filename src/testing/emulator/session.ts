@@ -136,6 +136,22 @@ export interface SessionOptions {
   maxLoggedFrames: number;
   record: MutableConnectionLog;
   onEnd: () => void;
+  /**
+   * Messages (by their data) not to send; the id still moves past them
+   * (beyond the spec: the relay's per-subscriber filters).
+   */
+  skip?: (data: string) => boolean;
+  /**
+   * Ids carry `offset: offset + 1` instead of the server's `timestamp + 1`
+   * (beyond the spec: the relay's ids resume exactly, even in EventSource).
+   */
+  offsetIds?: boolean;
+  /**
+   * A stream that has reached the live end once and then falls this many
+   * appended messages behind it is ended with `event: error` (beyond the
+   * spec: the relay's bound on slow subscribers; they resume from the id).
+   */
+  maxBehind?: number;
 }
 
 interface PartitionCursor {
@@ -195,6 +211,9 @@ export class Session {
   #trickle: { bytes: number; delayMs: number } | undefined;
   #interleave: InterleaveOrder;
   #batchSize = 50;
+  // The slow-client bound (options.maxBehind).
+  #wasLive = false;
+  #waited = false;
 
   /**
    * Starts streaming.
@@ -337,11 +356,25 @@ export class Session {
         this.#finish("cut-after-frames", this.#cutAbrupt);
         return;
       }
+      if (this.#tooSlow()) {
+        await this.#sendError(
+          `Too slow: more than ${this.#options.maxBehind} events behind the live end; resume from the last id`,
+          "SlowSubscriberError",
+        );
+        this.#finish("error-event", false);
+        return;
+      }
       const cursor = this.#next();
       if (cursor === undefined) {
         // Live end: silent until a producer appends (no heartbeats).
+        this.#wasLive = true;
         this.#flush();
         await new Promise<void>((resolve) => this.#wake = resolve);
+        continue;
+      }
+      if (this.#options.skip?.(cursor.log!.messages[cursor.index].data)) {
+        this.#advanceId(cursor);
+        cursor.index++;
         continue;
       }
       const lines = this.#frame(cursor);
@@ -371,22 +404,46 @@ export class Session {
     }
   }
 
+  /**
+   * True when a stream that was live once had to wait for its client since
+   * the last check and is now more than `maxBehind` messages behind.
+   */
+  #tooSlow(): boolean {
+    const max = this.#options.maxBehind;
+    const waited = this.#waited;
+    this.#waited = false;
+    if (max === undefined || !this.#wasLive || !waited) return false;
+    let behind = 0;
+    for (const c of this.#cursors) {
+      if (c.log !== undefined) behind += c.log.length - c.index;
+    }
+    return behind > max;
+  }
+
   /** The lines of the next message frame from `cursor`, with the id advanced. */
   #frame(cursor: PartitionCursor): Uint8Array[] {
+    this.#advanceId(cursor);
     const log = cursor.log!;
-    const message = log.messages[cursor.index];
+    if (this.#options.json) return [log.jsonLine(cursor.index)];
+    return [EVENT_MESSAGE, this.#id(), log.sseDataLine(cursor.index)];
+  }
+
+  /** Moves the id's entry for `cursor` past its next message. */
+  #advanceId(cursor: PartitionCursor): void {
+    const message = cursor.log!.messages[cursor.index];
     const slot = cursor.slot;
     // Per KafkaSSE (useTimestampForId): the entry becomes timestamp + 1.
-    const entry =
-      `{"topic":${cursor.topicJson},"partition":${cursor.partition},"timestamp":${
+    const entry = this.#options.offsetIds
+      ? `{"topic":${cursor.topicJson},"partition":${cursor.partition},"offset":${
+        message.offset + 1
+      }}`
+      : `{"topic":${cursor.topicJson},"partition":${cursor.partition},"timestamp":${
         message.timestamp + 1
       }}`;
     if (this.#entries[slot] !== entry) {
       this.#entries[slot] = entry;
       this.#idLine = undefined;
     }
-    if (this.#options.json) return [log.jsonLine(cursor.index)];
-    return [EVENT_MESSAGE, this.#id(), log.sseDataLine(cursor.index)];
   }
 
   #id(): Uint8Array {
@@ -543,6 +600,7 @@ export class Session {
     if (this.#ended || (this.#controller.desiredSize ?? 0) > 0) {
       return undefined;
     }
+    this.#waited = true;
     return new Promise((resolve) => this.#pulled = resolve);
   }
 
