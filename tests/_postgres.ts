@@ -38,8 +38,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Whether this process is root (from `id -u`: the suite has no --allow-sys). */
+let root: boolean | undefined;
+
 async function run(argv: string[], asUser: boolean): Promise<string> {
-  const full = asUser && Deno.uid() === 0
+  if (asUser) root ??= (await run(["id", "-u"], false)).trim() === "0";
+  const full = asUser && root
     ? ["runuser", "-u", "postgres", "--", ...argv]
     : argv;
   const output = await new Deno.Command(full[0], {
@@ -79,7 +83,8 @@ export class TestPostgres {
     const bin = findPostgresBin();
     if (bin === undefined) throw new Error(POSTGRES_SKIP);
     const dir = await Deno.makeTempDir({ prefix: "eventstreams_pg_" });
-    if (Deno.uid() === 0) {
+    root ??= (await run(["id", "-u"], false)).trim() === "0";
+    if (root) {
       const user = await run(["id", "-u", "postgres"], false);
       const group = await run(["id", "-g", "postgres"], false);
       await Deno.chown(dir, Number(user.trim()), Number(group.trim()));

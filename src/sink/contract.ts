@@ -35,7 +35,7 @@
  *     eventStream("recentchange", {
  *       baseUrl: emulator.url,
  *       userAgent: "doc-example/1.0 (https://example.org)",
- *       since: 0,
+ *       since: "2020-01-01T00:00:00Z",
  *       cursor,
  *     }),
  *   signal: stop.signal,

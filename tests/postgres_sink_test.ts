@@ -1,0 +1,266 @@
+/**
+ * The PostgreSQL sink against a real cluster (started by the test in a
+ * temporary directory) and the emulator as upstream: idempotent batches,
+ * restart from the stored cursor, hard kills during live production, the
+ * leader lease and its fencing, and a database outage.
+ */
+import assert from "node:assert/strict";
+import { type EventStream, eventStream } from "../src/client.ts";
+import type { EventStreamsEvent } from "../src/types.ts";
+import {
+  PostgresSink,
+  redactDatabaseUrl,
+  runSink,
+  SinkLeaseLostError,
+  type SinkState,
+} from "../src/sink/postgres.ts";
+import { serveEmulator } from "../src/testing/emulator/server.ts";
+import type { Emulator } from "../src/testing/emulator/server.ts";
+import { seededRandom } from "../src/testing/random.ts";
+import { POSTGRES_SKIP, TestPostgres } from "./_postgres.ts";
+
+const UA = "eventstreams-sink-test/0.1 (https://example.org/sink-test)";
+const ignore = POSTGRES_SKIP !== undefined;
+const EMPTY = { counts: { "mediawiki.recentchange": 0 } };
+
+/** `topic/partition@offset` of every non-canary recentchange message the emulator holds. */
+function expectedKeys(emulator: Emulator): string[] {
+  return emulator.streams.select("recentchange").flatMap((slice) =>
+    slice.messages.filter((m) => !m.data.includes('"domain":"canary"')).map(
+      (m) => `${slice.topic}/${slice.partition}@${m.offset}`,
+    )
+  ).sort();
+}
+
+/** `topic/partition@offset` of every row, with duplicates impossible by the key: also counts rows. */
+async function tableKeys(pg: TestPostgres, table: string): Promise<string[]> {
+  const text = await pg.psql(
+    `select topic || '/' || partition || '@' || "offset" from ${table} order by 1`,
+  );
+  return text === "" ? [] : text.split("\n").sort();
+}
+
+function open(
+  emulator: Emulator,
+  opened: EventStream<EventStreamsEvent>[] = [],
+  cursors: (string | undefined)[] = [],
+): (cursor: string | undefined) => EventStream<EventStreamsEvent> {
+  return (cursor) => {
+    cursors.push(cursor);
+    const stream = eventStream("recentchange", {
+      baseUrl: emulator.url,
+      userAgent: UA,
+      since: "2020-01-01T00:00:00Z",
+      cursor,
+      backoff: { initialMs: 20, maxMs: 100, throttledFloorMs: 20 },
+    }) as EventStream<EventStreamsEvent>;
+    opened.push(stream);
+    return stream;
+  };
+}
+
+/** Reads a child's stdout as JSON lines. */
+async function* jsonLines(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<Record<string, unknown>> {
+  let buffered = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      yield JSON.parse(buffered.slice(0, newline));
+      buffered = buffered.slice(newline + 1);
+    }
+  }
+}
+
+function spawnReplica(
+  emulator: Emulator,
+  pg: TestPostgres,
+  table: string,
+  lease: boolean,
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-env",
+      "--allow-read",
+      new URL("./fixtures_sink_process.ts", import.meta.url).pathname,
+      emulator.url,
+      pg.url,
+      table,
+      lease ? "lease" : "solo",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+}
+
+const recentChange = (offset: number): EventStreamsEvent => ({
+  meta: {
+    topic: "eqiad.mediawiki.recentchange",
+    partition: 0,
+    offset,
+    dt: "2026-12-02T12:00:00Z",
+    stream: "mediawiki.recentchange",
+  } as EventStreamsEvent["meta"],
+  wiki: "enwiki",
+});
+
+Deno.test({
+  name:
+    "postgres sink: a replayed or overlapping batch inserts nothing twice; the cursor row moves with it",
+  ignore,
+  async fn() {
+    await using pg = await TestPostgres.start();
+    await using sink = await PostgresSink.connect({
+      url: pg.url,
+      table: "events",
+    });
+    assert.equal(await sink.readCursor(), undefined);
+    const batch = [recentChange(1), recentChange(2)];
+    await sink.writeBatch(batch, "[1]");
+    await sink.writeBatch(batch, "[2]");
+    await sink.writeBatch([recentChange(2), recentChange(3)], "[3]");
+    assert.equal(
+      await pg.psql(
+        `select string_agg("offset"::text || wiki, ',' order by "offset") from events`,
+      ),
+      "1enwiki,2enwiki,3enwiki",
+    );
+    assert.equal(await sink.readCursor(), "[3]");
+  },
+});
+
+Deno.test({
+  name:
+    "postgres sink: refuses a bad URL or table name, and never shows the password",
+  ignore,
+  async fn() {
+    await assert.rejects(
+      PostgresSink.connect({ url: "mysql://x", table: "events" }),
+      TypeError,
+    );
+    await assert.rejects(
+      PostgresSink.connect({
+        url: "postgres://localhost/db",
+        table: "ev; drop",
+      }),
+      /Cannot use the table name 'ev; drop'/,
+    );
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (closed.addr as Deno.NetAddr).port;
+    closed.close();
+    const error = await PostgresSink.connect({
+      url: `postgres://me:hunter2secret@127.0.0.1:${port}/db`,
+      table: "events",
+      connectTimeoutSeconds: 2,
+    }).then(() => undefined, (e: Error) => e);
+    assert.ok(error instanceof Error);
+    assert.match(
+      error.message,
+      new RegExp(`^PostgreSQL at postgres://127.0.0.1:${port}/db: `),
+    );
+    assert.doesNotMatch(String(error.stack), /hunter2secret/);
+    assert.equal(
+      redactDatabaseUrl("postgresql://a:b@h/d?password=x"),
+      "postgresql://h/d?password=REDACTED",
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "postgres sink: a restart resumes from the cursor in the database, and the table holds each event once",
+  ignore,
+  async fn() {
+    await using pg = await TestPostgres.start();
+    await using emulator = serveEmulator({
+      generate: EMPTY,
+      maxConnectionsPerIp: 0,
+    });
+    emulator.produce("recentchange", 120);
+    emulator.produce("recentchange", 3, { canary: true });
+    const run = async (until: number) => {
+      await using sink = await PostgresSink.connect({
+        url: pg.url,
+        table: "rc",
+      });
+      const stop = new AbortController();
+      const cursors: (string | undefined)[] = [];
+      await runSink(sink, {
+        open: open(emulator, [], cursors),
+        batchSize: 50,
+        batchMs: 20,
+        signal: stop.signal,
+        onBatch: async () => {
+          if ((await tableKeys(pg, "rc")).length >= until) stop.abort();
+        },
+      });
+      return { cursors, stored: await sink.readCursor() };
+    };
+    const first = await run(120);
+    assert.deepEqual(first.cursors, [undefined]);
+    assert.deepEqual(await tableKeys(pg, "rc"), expectedKeys(emulator));
+    emulator.produce("recentchange", 40);
+    const second = await run(160);
+    assert.deepEqual(second.cursors, [first.stored]);
+    const last = emulator.connections.at(-1)!;
+    assert.equal(last.headers["last-event-id"], first.stored);
+    assert.deepEqual(await tableKeys(pg, "rc"), expectedKeys(emulator));
+  },
+});
+
+Deno.test({
+  name:
+    "postgres sink: SIGKILLed again and again during live production, the table ends with exactly the emulator's non-canary events, once each",
+  ignore,
+  async fn() {
+    await using pg = await TestPostgres.start();
+    await using emulator = serveEmulator({
+      generate: EMPTY,
+      maxConnectionsPerIp: 0,
+    });
+    const random = seededRandom(13);
+    const KILLS = Number(Deno.env.get("SINK_KILLS") ?? 5);
+    let produced = 0;
+    const produce = () => {
+      emulator.produce("recentchange", 30);
+      if (produced % 4 === 0) {
+        emulator.produce("recentchange", 1, { canary: true });
+      }
+      produced++;
+    };
+    produce();
+    for (let run = 0; run <= KILLS; run++) {
+      if (run === KILLS) produce(); // Something left for the last run to write.
+      const child = spawnReplica(emulator, pg, "rc", false);
+      const killAfter = 1 + Math.floor(random() * 4);
+      let batches = 0;
+      let killed = false;
+      for await (const line of jsonLines(child.stdout)) {
+        if (line.batch === undefined || killed) continue; // Drain what it wrote before dying.
+        batches++;
+        if (run < KILLS) {
+          produce(); // Live: new events arrive while the sink writes.
+          if (batches === killAfter) {
+            child.kill("SIGKILL");
+            killed = true;
+          }
+        } else if (
+          (await tableKeys(pg, "rc")).length === expectedKeys(emulator).length
+        ) {
+          child.kill("SIGTERM");
+          killed = true;
+        }
+      }
+      const status = await child.status;
+      if (run < KILLS) assert.equal(status.signal, "SIGKILL");
+    }
+    const keys = await tableKeys(pg, "rc");
+    assert.equal(new Set(keys).size, keys.length);
+    assert.deepEqual(keys, expectedKeys(emulator));
+  },
+});
