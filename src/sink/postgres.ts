@@ -196,7 +196,17 @@ export class PostgresSink implements Sink<EventStreamsEvent> {
   }
 
   async #createTables(): Promise<void> {
-    const sql = this.#sql;
+    // Concurrent `create table if not exists` can fail on PostgreSQL's
+    // catalog keys (replicas starting together): serialise it.
+    await this.#sql.begin(async (sql) => {
+      await sql`select pg_advisory_xact_lock(${
+        LOCK_NAMESPACE + 1
+      }::int, ${this.#key}::int)`;
+      await this.#createTablesIn(sql);
+    });
+  }
+
+  async #createTablesIn(sql: postgres.TransactionSql): Promise<void> {
     await sql`create table if not exists ${sql(this.table)} (
       topic text not null,
       partition int not null,
