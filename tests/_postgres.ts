@@ -31,7 +31,7 @@ export const POSTGRES_SKIP: string | undefined = findPostgresBin() === undefined
   : undefined;
 if (POSTGRES_SKIP !== undefined) console.log(`Skipping: ${POSTGRES_SKIP}`);
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -89,7 +89,7 @@ export class TestPostgres {
       const group = await run(["id", "-g", "postgres"], false);
       await Deno.chown(dir, Number(user.trim()), Number(group.trim()));
     }
-    const cluster = new TestPostgres(dir, await freePort(), bin);
+    const cluster = new TestPostgres(dir, freePort(), bin);
     await run([
       `${bin}/initdb`,
       "-D",

@@ -178,6 +178,9 @@ export class PostgresSink implements Sink<EventStreamsEvent> {
       onnotice: () => {},
       connect_timeout: options.connectTimeoutSeconds ?? 10,
       idle_timeout: 0,
+      // No reconnect delay inside the driver: runSink's own backoff decides
+      // (the driver's default grows to 20 s and would hide the outage's end).
+      backoff: () => 0,
     });
     const sink = new PostgresSink(sql, {
       url: options.url,
