@@ -62,6 +62,9 @@ Usage:
 Commands:
   tail <stream>...   Follow streams and print events (pretty on a terminal, NDJSON otherwise),
                      with filters and a crash-safe --checkpoint file
+  sink postgres <stream>...
+                     Consume streams into a PostgreSQL table exactly once (batch and cursor in
+                     one transaction), with a leader lease among replicas
   serve              Run the local EventStreams emulator (loopback) with the repository fixtures
   record             Record a live session as a cassette for replay tests
   demo               Show the client surviving cuts, stalls and 429s against the emulator
@@ -121,13 +124,15 @@ export async function main(
         return await (await import("./tail.ts")).runTail(rest, io);
       case "serve":
         return await (await import("./serve.ts")).runServe(rest, io);
+      case "sink":
+        return await (await import("./sink.ts")).runSinkCommand(rest, io);
       case "record":
         return await (await import("./record.ts")).runRecord(rest, io);
       case "demo":
         return await (await import("./demo.ts")).runDemo({ args: rest, io });
       default:
         throw new UsageError(
-          `Unknown command '${command}': expected tail, serve, record or demo; run 'eventstreams --help'`,
+          `Unknown command '${command}': expected tail, sink, serve, record or demo; run 'eventstreams --help'`,
         );
     }
   } catch (error) {

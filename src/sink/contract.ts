@@ -117,12 +117,14 @@ export class SinkLeaseLostError extends Error {
  * @example
  * ```ts no-assert
  * import type { SinkBatchInfo } from "@eventstreams/client/postgres";
- * const info: SinkBatchInfo = { events: 500, cursor: "[]", trigger: "size", writeMs: 12, attempts: 1 };
+ * const info: SinkBatchInfo = { events: 500, last: undefined, cursor: "[]", trigger: "size", writeMs: 12, attempts: 1 };
  * ```
  */
-export interface SinkBatchInfo {
+export interface SinkBatchInfo<E = unknown> {
   /** Events in the batch. */
   events: number;
+  /** Its last event (for lag). */
+  last?: E;
   /** The cursor written with it. */
   cursor: string;
   /** What closed the batch. */
@@ -201,7 +203,7 @@ export interface RunSinkOptions<E> {
   /** Stops the loop: the batch in hand is written first, then `runSink` returns. */
   signal?: AbortSignal;
   /** Called after each committed batch. */
-  onBatch?(info: SinkBatchInfo): void;
+  onBatch?(info: SinkBatchInfo<E>): void;
   /** Called when the replica's role changes. */
   onState?(state: SinkState): void;
   /** Called on each failed write or cursor read (before its retry). */
@@ -387,6 +389,7 @@ export async function runSink<E>(
       setState("leader");
       options.onBatch?.({
         events: events.length,
+        last: events.at(-1),
         cursor: cursorNow,
         trigger,
         writeMs: clock.now() - startedAt,
