@@ -11,7 +11,7 @@
  * (scripts/bench_checkpoint.ts, target <= 1.5x).
  *
  * Run: `deno task bench` (or `deno run --v8-flags=--expose-gc --allow-read
- * --allow-env --allow-net=127.0.0.1 --allow-write scripts/bench.ts`). Options: `--runs=N` (default 7), `--quick`.
+ * --allow-env --allow-net=127.0.0.1 --allow-write --allow-run scripts/bench.ts`). Options: `--runs=N` (default 7), `--quick`.
  *
  * @module
  */
@@ -33,6 +33,7 @@ import { benchClient, printClientBench } from "./bench_client.ts";
 import { measureRetainedMemory, printRetainedMemory } from "./bench_memory.ts";
 import { printEmulatorBench } from "./bench_emulator.ts";
 import { printCheckpointBench } from "./bench_checkpoint.ts";
+import { printPostgresBench } from "./bench_postgres.ts";
 
 const MB = 1e6;
 const quick = Deno.args.includes("--quick");
@@ -299,4 +300,5 @@ if (import.meta.main) {
   console.log();
   await printEmulatorBench(quick ? 1 : 3);
   await printCheckpointBench(quick ? 3 : 5);
+  await printPostgresBench(quick ? 1 : 3);
 }
