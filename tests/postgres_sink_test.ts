@@ -261,6 +261,9 @@ Deno.test({
     const keys = await tableKeys(pg, "rc");
     assert.equal(new Set(keys).size, keys.length);
     assert.deepEqual(keys, expectedKeys(emulator));
+    console.log(
+      `${KILLS} SIGKILLs, ${keys.length} events stored once each, ${emulator.connections.length} upstream connections`,
+    );
   },
 });
 

@@ -131,9 +131,7 @@ export class StatusMeter {
       rate.toFixed(1)
     }/s | lag ${lag} | ${reconnects} | ${
       sample.extra === undefined ? "" : `${sample.extra} | `
-    }cursor ${
-      summarizeCursor(sample.cursor)
-    }`;
+    }cursor ${summarizeCursor(sample.cursor)}`;
   }
 }
 

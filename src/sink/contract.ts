@@ -102,6 +102,8 @@ export interface Sink<E> {
  */
 export class SinkLeaseLostError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message What was lost.
    * @param options The cause.
    */
