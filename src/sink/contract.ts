@@ -12,38 +12,6 @@
  *
  * Web standards only: this module is part of the portable core.
  *
- * @example Into an in-memory store
- * ```ts
- * import assert from "node:assert/strict";
- * import { eventStream, type EventStreamsEvent } from "@eventstreams/client";
- * import { runSink, type Sink } from "@eventstreams/client/postgres";
- * import { serveEmulator } from "@eventstreams/client/testing";
- * await using emulator = serveEmulator({ generate: { counts: { "mediawiki.recentchange": 7, "mediawiki.page-create": 0 } } });
- * const rows: EventStreamsEvent[] = [];
- * let saved: string | undefined;
- * const sink: Sink<EventStreamsEvent> = {
- *   readCursor: () => Promise.resolve(saved),
- *   writeBatch: (events, cursor) => {
- *     rows.push(...events);
- *     saved = cursor;
- *     return Promise.resolve();
- *   },
- * };
- * const stop = new AbortController();
- * await runSink(sink, {
- *   open: (cursor) =>
- *     eventStream("recentchange", {
- *       baseUrl: emulator.url,
- *       userAgent: "doc-example/1.0 (https://example.org)",
- *       since: "2020-01-01T00:00:00Z",
- *       cursor,
- *     }),
- *   signal: stop.signal,
- *   onBatch: () => { if (rows.length === 7) stop.abort(); },
- * });
- * assert.ok(rows.length === 7);
- * ```
- *
  * @module
  */
 import { type Clock, sleep, systemClock } from "../clock.ts";
@@ -137,7 +105,17 @@ export interface SinkBatchInfo<E = unknown> {
   attempts: number;
 }
 
-/** The replica's role, as {@linkcode RunSinkOptions.onState} reports it. */
+/**
+ * The replica's role, as {@linkcode RunSinkOptions.onState} reports it:
+ * waiting for the lease, holding the upstream, holding a batch the store
+ * refuses for now, or done.
+ *
+ * @example
+ * ```ts no-assert
+ * import type { SinkState } from "@eventstreams/client/postgres";
+ * const state: SinkState = "standby";
+ * ```
+ */
 export type SinkState = "standby" | "leader" | "backpressure" | "stopped";
 
 /**
@@ -239,6 +217,38 @@ interface Settled<E> {
  * @returns When `signal` aborts or the upstream ends (after the last write).
  * @throws {RangeError} On a non-positive batch size or negative duration.
  * @throws What the upstream throws (e.g. `EventStreamsHttpError`).
+ *
+ * @example Into an in-memory store
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { eventStream, type EventStreamsEvent } from "@eventstreams/client";
+ * import { runSink, type Sink } from "@eventstreams/client/postgres";
+ * import { serveEmulator } from "@eventstreams/client/testing";
+ * await using emulator = serveEmulator({ generate: { counts: { "mediawiki.recentchange": 7, "mediawiki.page-create": 0 } } });
+ * const rows: EventStreamsEvent[] = [];
+ * let saved: string | undefined;
+ * const sink: Sink<EventStreamsEvent> = {
+ *   readCursor: () => Promise.resolve(saved),
+ *   writeBatch: (events, cursor) => {
+ *     rows.push(...events);
+ *     saved = cursor;
+ *     return Promise.resolve();
+ *   },
+ * };
+ * const stop = new AbortController();
+ * await runSink(sink, {
+ *   open: (cursor) =>
+ *     eventStream("recentchange", {
+ *       baseUrl: emulator.url,
+ *       userAgent: "doc-example/1.0 (https://example.org)",
+ *       since: "2020-01-01T00:00:00Z",
+ *       cursor,
+ *     }),
+ *   signal: stop.signal,
+ *   onBatch: () => { if (rows.length === 7) stop.abort(); },
+ * });
+ * assert.ok(rows.length === 7);
+ * ```
  */
 export async function runSink<E>(
   sink: Sink<E>,

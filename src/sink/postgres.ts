@@ -104,8 +104,6 @@ export function redactDatabaseUrl(url: string): string {
   }
 }
 
-type Sql = ReturnType<typeof postgres>;
-
 /**
  * A {@linkcode Sink} into a PostgreSQL table
  * `(topic text, partition int, "offset" bigint, dt timestamptz, stream text,
@@ -128,12 +126,15 @@ export class PostgresSink implements Sink<EventStreamsEvent> {
   readonly cursorTable: string;
   /** The URL without secrets. */
   readonly redactedUrl: string;
-  #sql: Sql;
+  #sql: ReturnType<typeof postgres>;
   #lease: boolean;
   #key: number;
   #secrets: string[];
 
-  private constructor(sql: Sql, options: Required<PostgresSinkOptions>) {
+  private constructor(
+    sql: ReturnType<typeof postgres>,
+    options: Required<PostgresSinkOptions>,
+  ) {
     this.#sql = sql;
     this.table = options.table;
     this.cursorTable = options.cursorTable;
