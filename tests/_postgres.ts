@@ -6,15 +6,17 @@
  * user (created by Debian's package) via `runuser`.
  */
 
-const BIN_DIRS = [
-  "/usr/lib/postgresql/17/bin",
-  "/usr/lib/postgresql/16/bin",
-  "/usr/lib/postgresql/15/bin",
-];
-
-/** The directory holding initdb, or undefined when PostgreSQL is not installed. */
+/** The directory holding initdb (Debian: /usr/lib/postgresql/<major>/bin, newest first), or undefined when PostgreSQL is not installed. */
 export function findPostgresBin(): string | undefined {
-  for (const dir of BIN_DIRS) {
+  let majors: string[];
+  try {
+    majors = [...Deno.readDirSync("/usr/lib/postgresql")].map((e) => e.name);
+  } catch {
+    return undefined;
+  }
+  majors.sort((a, b) => Number(b) - Number(a));
+  for (const major of majors) {
+    const dir = `/usr/lib/postgresql/${major}/bin`;
     try {
       Deno.statSync(`${dir}/initdb`);
       return dir;
