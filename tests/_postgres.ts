@@ -85,26 +85,32 @@ export class TestPostgres {
     const bin = findPostgresBin();
     if (bin === undefined) throw new Error(POSTGRES_SKIP);
     const dir = await Deno.makeTempDir({ prefix: "eventstreams_pg_" });
-    root ??= (await run(["id", "-u"], false)).trim() === "0";
-    if (root) {
-      const user = await run(["id", "-u", "postgres"], false);
-      const group = await run(["id", "-g", "postgres"], false);
-      await Deno.chown(dir, Number(user.trim()), Number(group.trim()));
+    try {
+      root ??= (await run(["id", "-u"], false)).trim() === "0";
+      if (root) {
+        const user = await run(["id", "-u", "postgres"], false);
+        const group = await run(["id", "-g", "postgres"], false);
+        await Deno.chown(dir, Number(user.trim()), Number(group.trim()));
+      }
+      const cluster = new TestPostgres(dir, freePort(), bin);
+      await run([
+        `${bin}/initdb`,
+        "-D",
+        `${dir}/data`,
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "--no-sync",
+        "--no-instructions",
+      ], true);
+      await cluster.startServer();
+      return cluster;
+    } catch (error) {
+      // Nothing half-made left behind (a server that did start is stopped by pg_ctl's failure path).
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw error;
     }
-    const cluster = new TestPostgres(dir, freePort(), bin);
-    await run([
-      `${bin}/initdb`,
-      "-D",
-      `${dir}/data`,
-      "-U",
-      "postgres",
-      "-A",
-      "trust",
-      "--no-sync",
-      "--no-instructions",
-    ], true);
-    await cluster.startServer();
-    return cluster;
   }
 
   /** Starts the server (again) on the same port; waits until it accepts connections. */

@@ -498,3 +498,53 @@ Deno.test({
     assert.equal(emulator.connections[1].headers["last-event-id"], cursors[1]);
   },
 });
+
+Deno.test({
+  name:
+    "postgres lease: a leader whose session ends while the stream is quiet closes its upstream before a new leader opens one",
+  ignore,
+  async fn() {
+    await using pg = await TestPostgres.start();
+    await using emulator = serveEmulator({
+      generate: EMPTY,
+      maxConnectionsPerIp: 0,
+    });
+    await using sink = await PostgresSink.connect({
+      url: pg.url,
+      table: "rc",
+      lease: true,
+    });
+    let committed = 0;
+    let waitCommitted = { target: 10, ...signal() };
+    const lost = signal();
+    const stop = new AbortController();
+    const running = runSink(sink, {
+      open: open(emulator),
+      batchMs: 20,
+      standbyRetryMs: 50,
+      signal: stop.signal,
+      onBatch: (info) => {
+        committed += info.events;
+        if (committed >= waitCommitted.target) waitCommitted.resolve();
+      },
+      onError: (error) => {
+        if (error instanceof SinkLeaseLostError) lost.resolve();
+      },
+    });
+    emulator.produce("recentchange", 10);
+    await waitCommitted.promise;
+    // Quiet stream, no batch in hand: only the lease check can notice.
+    const pid = await sink.backendPid();
+    assert.equal(await pg.psql(`select pg_terminate_backend(${pid})`), "t");
+    await lost.promise;
+    const first = await emulator.waitForEnd(0);
+    const second = await emulator.waitForConnection(1); // The lock was free: it leads again.
+    assert.ok(first.end!.at <= second.startedAt);
+    waitCommitted = { target: 15, ...signal() };
+    emulator.produce("recentchange", 5);
+    await waitCommitted.promise;
+    stop.abort();
+    await running;
+    assert.deepEqual(await tableKeys(pg, "rc"), expectedKeys(emulator));
+  },
+});

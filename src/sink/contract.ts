@@ -55,6 +55,15 @@ export interface Sink<E> {
    * @returns True when this replica holds the lease now.
    */
   tryAcquireLease?(): Promise<boolean>;
+  /**
+   * Optional check, while leading, that the lease is still held; the leader
+   * calls it every `standbyRetryMs` so that a lease lost while the stream is
+   * quiet (no batch to fail) closes the upstream before a standby opens its
+   * own. Rejecting (database unreachable) is not taken as a loss.
+   *
+   * @returns False when this replica no longer holds the lease.
+   */
+  holdsLease?(): Promise<boolean>;
 }
 
 /**
@@ -382,6 +391,26 @@ export async function runSink<E>(
         };
       }).finally(() => wake = undefined);
 
+    // While leading, check the lease every standbyRetryMs (one check at a time).
+    let leaseLost = false;
+    let cancelLeaseCheck = () => {};
+    const checkLease = () => {
+      cancelLeaseCheck = clock.setTimeout(() => {
+        sink.holdsLease!().then(
+          (held) => {
+            if (!held) {
+              leaseLost = true;
+              wake?.();
+            }
+          },
+          () => {}, // Unreachable: the write path decides.
+        ).finally(() => {
+          if (!leaseLost && upstreamOpen) checkLease();
+        });
+      }, standbyMs);
+    };
+    if (sink.holdsLease !== undefined) checkLease();
+
     let batch: E[] = [];
     let batchStartedAt = 0;
     /** Writes the batch; false when the loop stopped before it could. */
@@ -412,6 +441,11 @@ export async function runSink<E>(
 
     try {
       while (true) {
+        if (leaseLost) {
+          throw new SinkLeaseLostError(
+            "Lost the leader lease while leading: closing the upstream connection",
+          );
+        }
         if (!upstreamOpen) return false; // Closed during an outage: reopen from the stored cursor.
         if (stopped()) {
           if (batch.length > 0) await flush("end");
@@ -438,6 +472,7 @@ export async function runSink<E>(
         if (batch.length >= batchSize) await flush("size");
       }
     } finally {
+      cancelLeaseCheck();
       signal?.removeEventListener("abort", onAbort);
       await closeUpstream();
       await pending;

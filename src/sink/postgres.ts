@@ -277,14 +277,7 @@ export class PostgresSink implements Sink<EventStreamsEvent> {
         if (this.#lease) {
           // Fencing: the lock lives in a session; a dropped session (or a
           // reconnect by the driver) no longer holds it, so this fails.
-          const [{ held }] = await tx<{ held: boolean }[]>`
-            select exists (
-              select 1 from pg_locks
-              where locktype = 'advisory' and granted
-                and pid = pg_backend_pid()
-                and classid = ${LOCK_NAMESPACE}::int::oid
-                and objid = ${this.#key}::int::oid and objsubid = 2
-            ) as held`;
+          const held = await this.#held(tx);
           if (!held) {
             throw new SinkLeaseLostError(
               `Cannot commit the batch into ${this.table}: this replica no longer holds the leader lease`,
@@ -327,6 +320,32 @@ export class PostgresSink implements Sink<EventStreamsEvent> {
         select pg_try_advisory_lock(${LOCK_NAMESPACE}::int, ${this.#key}::int) as locked`;
       return locked;
     });
+  }
+
+  /**
+   * Whether this sink's current session holds the leader lease (`pg_locks`).
+   * Without `lease: true`, always true.
+   *
+   * @returns True when held.
+   */
+  holdsLease(): Promise<boolean> {
+    if (!this.#lease) return Promise.resolve(true);
+    return this.#guard(() => this.#held(this.#sql));
+  }
+
+  /** The fencing predicate, on `sql`'s session: it holds the advisory lock. */
+  async #held(
+    sql: postgres.Sql | postgres.TransactionSql,
+  ): Promise<boolean> {
+    const [{ held }] = await sql<{ held: boolean }[]>`
+      select exists (
+        select 1 from pg_locks
+        where locktype = 'advisory' and granted
+          and pid = pg_backend_pid()
+          and classid = ${LOCK_NAMESPACE}::int::oid
+          and objid = ${this.#key}::int::oid and objsubid = 2
+      ) as held`;
+    return held;
   }
 
   /**
