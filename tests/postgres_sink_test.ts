@@ -291,9 +291,13 @@ Deno.test({
       b.writeBatch([recentChange(2)], "[2]"),
       SinkLeaseLostError,
     );
-    // A's session ends (as when its connection drops); B takes the lease.
+    // A's session ends (as when its connection drops; the timeout waits until the backend is
+    // gone and its lock released); B takes the lease.
     const pid = await a.backendPid();
-    assert.equal(await pg.psql(`select pg_terminate_backend(${pid})`), "t");
+    assert.equal(
+      await pg.psql(`select pg_terminate_backend(${pid}, 30000)`),
+      "t",
+    );
     assert.equal(await b.tryAcquireLease(), true);
     // A's driver reconnects on a new session that does not hold the lock: nothing commits.
     let lost: unknown;
@@ -535,7 +539,10 @@ Deno.test({
     await waitCommitted.promise;
     // Quiet stream, no batch in hand: only the lease check can notice.
     const pid = await sink.backendPid();
-    assert.equal(await pg.psql(`select pg_terminate_backend(${pid})`), "t");
+    assert.equal(
+      await pg.psql(`select pg_terminate_backend(${pid}, 30000)`),
+      "t",
+    );
     await lost.promise;
     const first = await emulator.waitForEnd(0);
     const second = await emulator.waitForConnection(1); // The lock was free: it leads again.
