@@ -25,6 +25,18 @@ class ScriptedStream implements EventStream<number> {
     this.#queue.push({ event, cursor });
     this.#deliver();
   }
+  /**
+   * Hands `event` to the pending read the way the client does: the cursor
+   * moves at once, the read's outcome arrives `hops` microtasks later.
+   */
+  handOverLate(event: number, hops = 20): void {
+    const resolve = this.#waiting!;
+    this.#waiting = undefined;
+    this.cursor = `c${event}`;
+    let later = Promise.resolve();
+    for (let i = 0; i < hops; i++) later = later.then(() => {});
+    later.then(() => resolve({ value: event, done: false }));
+  }
   /** Moves the cursor without an event (the client dropped a filtered one). */
   drop(cursor: string): void {
     this.push(-1, cursor);
@@ -121,24 +133,42 @@ Deno.test("runSink: a full batch is written at once, with the stream's cursor af
   assert.ok(streams[0].closed);
 });
 
-Deno.test("runSink: a batch that does not fill is written when its first event is batchMs old; its cursor covers dropped events", async () => {
+Deno.test("runSink: a batch that does not fill is written when its first event is batchMs old; its cursor covers events dropped before its last", async () => {
   const sink = new MemorySink();
   const { clock, streams, stop, running } = start(sink);
   await clock.tick(0);
   streams[0].push(1);
   await clock.tick(0); // Taken at 0 ms.
   await clock.tick(500);
-  streams[0].push(2);
   streams[0].drop("after-filtered");
+  streams[0].push(2, "c2-after-filtered");
+  streams[0].drop("after-filtered-again"); // After the last event: the next batch covers it.
   await clock.tick(499);
   assert.deepEqual(sink.batches, []);
   await clock.tick(1);
   assert.deepEqual(sink.batches, [{
     events: [1, 2],
-    cursor: "after-filtered",
+    cursor: "c2-after-filtered",
   }]);
   stop.abort();
   await running;
+});
+
+Deno.test("runSink: an event handed over as the time trigger fires is not covered by that batch's cursor", async () => {
+  const sink = new MemorySink();
+  const { clock, streams, stop, running } = start(sink);
+  await clock.tick(0);
+  streams[0].push(1);
+  await clock.tick(0); // Taken at 0 ms.
+  await clock.tick(999);
+  // The client hands event 2 to the pending read (its cursor moves now), and
+  // the batch's age is reached in the same turn, before the read's outcome.
+  streams[0].handOverLate(2);
+  await clock.tick(1);
+  assert.deepEqual(sink.batches[0], { events: [1], cursor: "c1" });
+  stop.abort();
+  await running;
+  assert.deepEqual(sink.batches.at(-1), { events: [2], cursor: "c2" });
 });
 
 Deno.test("runSink: while writes fail the upstream is not read, it is closed after the bound, and reopened from the stored cursor", async () => {

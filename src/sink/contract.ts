@@ -210,8 +210,9 @@ interface Settled<E> {
  * until `signal` aborts or the upstream ends).
  *
  * - Each batch is written with the stream's cursor taken right after its
- *   last event, so it also covers the filtered, canary and duplicate events
- *   before it.
+ *   last event was consumed, so it also covers the filtered, canary and
+ *   duplicate events before it (those dropped after it are covered by the
+ *   next batch).
  * - One batch in flight, and while it is being written (or retried) the
  *   upstream is not read: memory is bounded by one batch plus the one event
  *   a pending read may hold.
@@ -412,11 +413,19 @@ export async function runSink<E>(
     if (sink.holdsLease !== undefined) checkLease();
 
     let batch: E[] = [];
+    // The stream's cursor right after the batch's last event, taken when that
+    // event is consumed, never at flush time: a time-triggered flush runs with
+    // a read pending, and the client moves its cursor as soon as it hands that
+    // read an event (EventStream.cursor), a few microtasks before the read's
+    // outcome reaches this loop. A cursor taken then covers an event that is
+    // in no batch yet, and a crash before the next batch loses it (seen in the
+    // 3-replica test at 10 leader kills).
+    let batchCursor = "";
     let batchStartedAt = 0;
     /** Writes the batch; false when the loop stopped before it could. */
     const flush = async (trigger: SinkBatchInfo["trigger"]) => {
       const events = batch;
-      const cursorNow = stream.cursor;
+      const cursorNow = batchCursor;
       batch = [];
       const startedAt = clock.now();
       const written = await retrying(
@@ -469,6 +478,7 @@ export async function runSink<E>(
         }
         if (batch.length === 0) batchStartedAt = clock.now();
         batch.push(outcome.result!.value);
+        batchCursor = stream.cursor;
         if (batch.length >= batchSize) await flush("size");
       }
     } finally {
