@@ -134,7 +134,10 @@ export async function main(
     );
     return 0;
   } catch (error) {
-    const message = (error as Error).message;
+    // The library names its options; this command's user knows the flags.
+    const message = (error as Error).message
+      .replace("pass recordedAt", "pass --recorded-at")
+      .replace("capture: url must", "capture: --url must");
     log(
       message.startsWith("Cannot")
         ? message

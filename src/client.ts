@@ -429,7 +429,14 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
           request.signal,
         );
       } catch (error) {
-        if (reason === undefined) this.#browserRefusal(url, error);
+        if (reason === undefined) {
+          // Per the Fetch standard a network error rejects with a TypeError
+          // (so do Node's, Bun's and Deno's fetch); anything else (a denied
+          // permission, a replay that does not match its recording, a bug in
+          // a custom fetch) comes back on every retry: end with it.
+          if (!(error instanceof TypeError)) throw error;
+          this.#browserRefusal(url, error);
+        }
         return ended("network", error);
       } finally {
         disarm();

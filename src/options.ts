@@ -290,7 +290,9 @@ export interface EventStreamOptions<E = EventStreamsEvent> {
    */
   baseUrl?: string;
   /**
-   * The fetch to use (inject one to record, replay or test).
+   * The fetch to use (inject one to record, replay or test). A rejection
+   * with a `TypeError` is a network error, retried; any other rejection ends
+   * the stream with it.
    *
    * @default {globalThis.fetch}
    */

@@ -86,7 +86,8 @@ export interface ResumeRequest {
  *   server timestamp, down to the whole second, before a resume, so the
  *   other datacenter's topic does not skip what arrived there meanwhile;
  * - a live start (no cursor, no `since`) that fails before its first event
- *   retries with `since` set to the first request's time;
+ *   retries with `since` set to the first request's time, down to the whole
+ *   second;
  * - a cursor that lacks topics of the requested streams gets them added
  *   (the server reads only the topics a `Last-Event-ID` lists).
  *
@@ -181,7 +182,10 @@ export class ResumePoint {
     const first = this.#requests++ === 0;
     let added: ResumeRequest["added"];
     if (first) {
-      this.#liveStartMs = nowMs;
+      // Down to the whole second, as pins are: a retry from here must not
+      // skip a recentchange event of this second (its Kafka timestamp has
+      // no milliseconds, PROTOCOL.md).
+      this.#liveStartMs = Math.floor(nowMs / 1000) * 1000;
       if (this.#consumed) added = this.#addMissingTopics(nowMs);
     }
     this.#lastIdText = "";

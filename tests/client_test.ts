@@ -1393,6 +1393,25 @@ Deno.test("a cursor naming only eqiad gets codfw added from the cursor's time, o
   }
 });
 
+Deno.test("a fetch that rejects with something other than a TypeError ends the stream with it after one request", async () => {
+  // Network errors are TypeErrors (Fetch standard); a permission denied or a
+  // replay mismatch would come back on every retry, forever.
+  let requests = 0;
+  const boom = new RangeError("not a network error");
+  const stream = eventStream("recentchange", {
+    userAgent: UA,
+    fetch: () => {
+      requests++;
+      return Promise.reject(boom);
+    },
+  });
+  await assert.rejects(
+    stream[Symbol.asyncIterator]().next(),
+    (e) => e === boom,
+  );
+  assert.equal(requests, 1);
+});
+
 Deno.test("a cursor naming other streams' topics is a CursorError before any request", () => {
   const saved =
     `[{"topic":"eqiad.mediawiki.page-create","partition":0,"offset":1},` +

@@ -1238,3 +1238,34 @@ Deno.test("rejects fault scripts with typos instead of injecting nothing", () =>
       "Cannot use fault 'trickle': bytesPerWrite must be an integer >= 1, got 0",
   });
 });
+
+Deno.test("a cut inside the :ok comment ends the session and frees its per-IP slot", async () => {
+  await using emulator = serveEmulator({
+    streams: sameSecondStreams(),
+    faults: [
+      [{ kind: "cut", afterBytes: 0 }],
+      [{ kind: "cut", afterBytes: 3, abrupt: true }],
+      [{ kind: "cut", afterBytes: 5 }],
+    ],
+  });
+  const url = `${emulator.url}/v2/stream/recentchange?since=1`;
+  const bodies: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const response = await get(url);
+    assert.equal(response.status, 200);
+    bodies.push(await response.text().catch(() => "(reset)"));
+    // Not waitForEnd: before the fix the end was never logged, and waiting
+    // for it hung instead of failing.
+    assert.equal(emulator.connections[i].end?.reason, "cut-after-bytes");
+    assert.equal(emulator.openConnections, 0, `after cut ${i}`);
+  }
+  assert.deepEqual(bodies, ["", "(reset)", ":ok\n\n"]);
+  assert.equal(emulator.openConnections, 0);
+  // Before the fix, two such cuts left two phantom sessions: the limit of 2
+  // per IP answered every later request 429.
+  const after = await get(url);
+  assert.equal(after.status, 200);
+  await after.body!.cancel();
+  await emulator.waitForEnd(3);
+  assert.equal(emulator.openConnections, 0);
+});

@@ -311,6 +311,13 @@ Deno.test("deno task import-capture writes the cassette and explains usage error
       1,
     );
     assert.match(lines.at(-1)!, /^Cannot import .*missing\.sse: /);
+    // A capture without a Date header: the message names the flag.
+    await Deno.writeTextFile(`${dir}/bare.sse`, ":ok\n\ndata: {}\n\n");
+    assert.equal(
+      await main([`${dir}/bare.sse`, "--url", URL_, "--out", out], { stderr }),
+      1,
+    );
+    assert.match(lines.at(-1)!, /pass --recorded-at \(an ISO-8601 time\)/);
     assert.equal(await main(["--help"], { stderr }), 0);
     assert.match(lines.at(-1)!, /^Usage: deno task import-capture/);
   } finally {

@@ -569,3 +569,46 @@ Deno.test("record then replay gives the client identical bytes, boundaries and r
   );
   replay.assertDone();
 });
+
+Deno.test("a request that differs from its recording only in how since is spelled or encoded matches", async () => {
+  for (
+    const since of [
+      "2026-09-27T16:00:00.000Z",
+      "2026-09-27T16%3A00%3A00Z",
+      "2026-09-27T16:00:00",
+      String(Date.UTC(2026, 8, 27, 16)),
+    ]
+  ) {
+    const replay = replayFetch(twoConnections());
+    const response = await replay.fetch(
+      `${BASE}/v2/stream/mediawiki%2Erecentchange?since=${since}`,
+    );
+    assert.equal(response.status, 200, since);
+    await response.body!.cancel();
+  }
+  const other = replayFetch(twoConnections());
+  await assert.rejects(
+    other.fetch(
+      `${BASE}/v2/stream/mediawiki.recentchange?since=2026-09-27T16:00:01Z`,
+    ),
+    ReplayMismatchError,
+  );
+});
+
+Deno.test("with a ManualClock, a client whose request does not match the recording fails with the mismatch instead of retrying forever", async () => {
+  const { eventStream } = await import("../src/client.ts");
+  const clock = new ManualClock(0);
+  const replay = replayFetch(twoConnections(), { clock });
+  const stream = eventStream("recentchange", {
+    userAgent: "replay-test/1.0 (https://example.org/replay)",
+    since: "2026-09-27T17:00:00Z", // The recording asked for 16:00.
+    fetch: replay.fetch,
+    clock,
+  });
+  await assert.rejects(
+    stream[Symbol.asyncIterator]().next(),
+    (e) =>
+      e instanceof ReplayMismatchError && /since=2026-09-27T17/.test(e.message),
+  );
+  assert.equal(replay.used, 1);
+});

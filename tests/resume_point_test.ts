@@ -51,6 +51,11 @@ Deno.test("a start without cursor asks for since, or live first and then the fir
     sinceMs: T0 - 60_000,
   });
   assert.equal(live.text, "");
+  // Down to the whole second: recentchange events of that second have Kafka
+  // timestamps without milliseconds, and a since at .907 would skip them.
+  const late = new ResumePoint({ streams: [RC] });
+  late.request(T0 + 907);
+  assert.equal(late.request(T0 + 5_000).sinceMs, T0);
 });
 
 Deno.test("the adopted server id does not cover the frame's own event, even when it pins the event's offset", () => {

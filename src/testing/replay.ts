@@ -13,6 +13,7 @@ import {
 } from "./cassette.ts";
 import type { FetchLike } from "./recorder.ts";
 import { describeFetchCall, type FetchCall } from "./_request.ts";
+import { parseUtcDateTime } from "../date_time.ts";
 
 /**
  * The clock a replay drives: `ManualClock` fits. Before each recorded event
@@ -371,6 +372,30 @@ function pathAndQuery(url: string): string {
   return parsed.pathname + parsed.search;
 }
 
+/**
+ * The path and query as the server reads them, for matching: percent-encoding
+ * decoded (`%2C`, `%3A`), and `since` as the instant it names (an ISO
+ * date-time in any of its spellings, or epoch milliseconds), so a recording
+ * matches a client that encodes the same request differently.
+ */
+function comparablePathAndQuery(url: string): string {
+  const parsed = new URL(url);
+  let path = parsed.pathname;
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // Malformed escapes: compared as they are.
+  }
+  const query = [...parsed.searchParams].map(([name, value]) => {
+    if (name === "since") {
+      const ms = /^\d+$/.test(value) ? Number(value) : parseUtcDateTime(value);
+      if (Number.isFinite(ms)) value = `${ms}`;
+    }
+    return `${name}=${value}`;
+  });
+  return query.length === 0 ? path : `${path}?${query.join("&")}`;
+}
+
 function describe(request: ReplayedRequest): string {
   const headers = Object.entries(request.headers)
     .filter(([, value]) => value !== null)
@@ -400,7 +425,15 @@ function diffRequests(
     }
   };
   field("method", expected.method, actual.method);
-  field("path and query", pathAndQuery(expected.url), pathAndQuery(actual.url));
+  if (
+    comparablePathAndQuery(expected.url) !== comparablePathAndQuery(actual.url)
+  ) {
+    field(
+      "path and query",
+      pathAndQuery(expected.url),
+      pathAndQuery(actual.url),
+    );
+  }
   for (const name of matchHeaders) {
     field(name, expected.headers[name], actual.headers[name]);
   }

@@ -294,12 +294,18 @@ export class Session {
       const { abrupt } = maxAge;
       this.#addTimer(maxAge.ms, () => this.#finish("max-age", abrupt));
     }
-    this.#run().catch((error) => {
-      if (!this.#ended) {
-        console.error("EventStreams emulator: connection failed", error);
-        this.#finish("emulator-closed", true);
-      }
-    });
+    // Started on the next microtask, not here: a cut within the first bytes
+    // (`afterBytes` <= 5, inside `:ok`) ends the session at its first write,
+    // and `onEnd` must not run before the constructor has returned (the
+    // caller has not registered the session yet, so its slot would leak).
+    queueMicrotask(() =>
+      this.#run().catch((error) => {
+        if (!this.#ended) {
+          console.error("EventStreams emulator: connection failed", error);
+          this.#finish("emulator-closed", true);
+        }
+      })
+    );
   }
 
   /**
