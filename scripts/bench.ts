@@ -11,7 +11,7 @@
  * (scripts/bench_checkpoint.ts, target <= 1.5x).
  *
  * Run: `deno task bench` (or `deno run --v8-flags=--expose-gc --allow-read
- * --allow-env --allow-net=127.0.0.1 --allow-write --allow-run scripts/bench.ts`). Options: `--runs=N` (default 7), `--quick`.
+ * --allow-env --allow-net=127.0.0.1 --allow-write scripts/bench.ts`). Options: `--runs=N` (default 7), `--quick`.
  *
  * @module
  */
