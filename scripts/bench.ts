@@ -34,6 +34,7 @@ import { measureRetainedMemory, printRetainedMemory } from "./bench_memory.ts";
 import { printEmulatorBench } from "./bench_emulator.ts";
 import { printCheckpointBench } from "./bench_checkpoint.ts";
 import { printRelayBench } from "./bench_relay.ts";
+import { printPostgresBench } from "./bench_postgres.ts";
 
 const MB = 1e6;
 const quick = Deno.args.includes("--quick");
@@ -301,4 +302,5 @@ if (import.meta.main) {
   await printEmulatorBench(quick ? 1 : 3);
   await printCheckpointBench(quick ? 3 : 5);
   await printRelayBench(quick ? 1 : 3);
+  await printPostgresBench(quick ? 1 : 3);
 }

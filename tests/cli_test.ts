@@ -619,7 +619,7 @@ Deno.test("main: an unknown command or flag exits 2 with a message saying what t
   const table: [string[], string][] = [
     [
       ["frobnicate"],
-      "eventstreams: Unknown command 'frobnicate': expected tail, serve, record, demo or relay; run 'eventstreams --help'\n",
+      "eventstreams: Unknown command 'frobnicate': expected tail, sink, relay, serve, record or demo; run 'eventstreams --help'\n",
     ],
     [
       ["tail", "recentchange", "--bogus", "--user-agent", UA],

@@ -6,6 +6,7 @@ const ENTRY_POINTS = [
   "src/testing/mod.ts",
   "src/checkpoint/mod.ts",
   "src/cli/main.ts",
+  "src/sink/postgres.ts",
 ];
 
 /** The parts of `deno doc --json` (format version 2) this test reads. */

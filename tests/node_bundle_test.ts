@@ -129,6 +129,7 @@ const CORE = [
   "src/clock.ts",
   "src/errors.ts",
   "src/events.generated.ts",
+  "src/sink/contract.ts",
 ];
 
 Deno.test("the streaming core uses no Deno.* API and imports no node:, npm: or jsr: module", async () => {

@@ -62,11 +62,14 @@ Usage:
 Commands:
   tail <stream>...   Follow streams and print events (pretty on a terminal, NDJSON otherwise),
                      with filters and a crash-safe --checkpoint file
+  sink postgres <stream>...
+                     Consume streams into a PostgreSQL table exactly once (batch and cursor in
+                     one transaction), with a leader lease among replicas
+  relay <stream>...  Share one upstream connection with local subscribers (durable log,
+                     exact resume, server-side filters)
   serve              Run the local EventStreams emulator (loopback) with the repository fixtures
   record             Record a live session as a cassette for replay tests
   demo               Show the client surviving cuts, stalls and 429s against the emulator
-  relay <stream>...  Share one upstream connection with local subscribers (durable log,
-                     exact resume, server-side filters)
 
 Run 'eventstreams <command> --help' for a command's options and examples.
 
@@ -123,6 +126,8 @@ export async function main(
         return await (await import("./tail.ts")).runTail(rest, io);
       case "serve":
         return await (await import("./serve.ts")).runServe(rest, io);
+      case "sink":
+        return await (await import("./sink.ts")).runSinkCommand(rest, io);
       case "record":
         return await (await import("./record.ts")).runRecord(rest, io);
       case "demo":
@@ -131,7 +136,7 @@ export async function main(
         return await (await import("./relay.ts")).runRelay(rest, io);
       default:
         throw new UsageError(
-          `Unknown command '${command}': expected tail, serve, record, demo or relay; run 'eventstreams --help'`,
+          `Unknown command '${command}': expected tail, sink, relay, serve, record or demo; run 'eventstreams --help'`,
         );
     }
   } catch (error) {

@@ -19,6 +19,8 @@ export interface StatusSample {
   cursor: string;
   /** `meta.dt` of the last event written. */
   lastEventDt?: string;
+  /** More fields for the line, before the cursor (e.g. `batch 500 | leader` for `sink`). */
+  extra?: string;
 }
 
 /**
@@ -127,9 +129,9 @@ export class StatusMeter {
     }`;
     return `${sample.events} events | ${
       rate.toFixed(1)
-    }/s | lag ${lag} | ${reconnects} | cursor ${
-      summarizeCursor(sample.cursor)
-    }`;
+    }/s | lag ${lag} | ${reconnects} | ${
+      sample.extra === undefined ? "" : `${sample.extra} | `
+    }cursor ${summarizeCursor(sample.cursor)}`;
   }
 }
 
