@@ -33,6 +33,7 @@ import { benchClient, printClientBench } from "./bench_client.ts";
 import { measureRetainedMemory, printRetainedMemory } from "./bench_memory.ts";
 import { printEmulatorBench } from "./bench_emulator.ts";
 import { printCheckpointBench } from "./bench_checkpoint.ts";
+import { benchPeers, printPeerBench } from "./bench_peers.ts";
 
 const MB = 1e6;
 const quick = Deno.args.includes("--quick");
@@ -296,6 +297,8 @@ if (import.meta.main) {
   }
   console.log();
   printClientBench(await benchClient(RUNS, CORPUS_BYTES));
+  console.log();
+  printPeerBench(await benchPeers(quick ? 3 : 5, CORPUS_BYTES));
   console.log();
   await printEmulatorBench(quick ? 1 : 3);
   await printCheckpointBench(quick ? 3 : 5);
