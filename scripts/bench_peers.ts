@@ -202,7 +202,6 @@ async function reconnects(base: string): Promise<number> {
     baseUrl: `${base}/short`,
     canary: true,
     backoff: { random: () => 0 }, // Zero delay: the reconnect itself is measured.
-    dedupeWindow: 0,
     onDisconnect: () => {
       if (++connections === RECONNECTS) void stream.close();
     },
