@@ -425,6 +425,8 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       error: undefined,
     };
     let openedAt: number | undefined;
+    /** The body was read to its end. */
+    let bodyEnded = false;
     /** What the running timer waits for, for the idle-timeout message. */
     let waitingFor = "";
     /** Ends this connection (from a timer, a stop, an error frame): a pending read settles at once. */
@@ -536,6 +538,7 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
         }
         if (reason) return ended(reason);
         if (chunk.done) {
+          bodyEnded = true;
           // Per spec: an unterminated frame at end of stream is discarded.
           decoder.end();
           return ended("eof");
@@ -574,10 +577,14 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       this.#stop.signal.removeEventListener("abort", onStop);
       cancelMaxAge();
       disarm();
-      request.abort();
       // Fully released before the caller may open the next connection (a
-      // response body is read, and so released, only through `reader`).
-      await reader?.cancel().catch(() => {});
+      // response body is read, and so released, only through `reader`). A
+      // body read to its end is released already (and an abort would cost
+      // a DOMException with its stack).
+      if (!bodyEnded) {
+        request.abort();
+        await reader?.cancel().catch(() => {});
+      }
       if (openedAt !== undefined) {
         this.#options.onDisconnect?.({
           connection,
