@@ -23,10 +23,12 @@ if (!Number.isSafeInteger(corpusBytes) || corpusBytes <= 0) {
   );
 }
 const corpus = syntheticCorpus(corpusBytes);
+// Built from fresh ArrayBuffers (bench_corpus.ts), never shared memory.
+const body = corpus.bytes as Uint8Array<ArrayBuffer>;
 // The short answer: the corpus's `:ok` and first frame (one event per connection).
 const firstEnd = new TextDecoder().decode(corpus.bytes.subarray(0, 8192))
   .indexOf("\n\n", 5);
-const short = corpus.bytes.slice(0, firstEnd + 2 > 5 ? firstEnd + 2 : 5);
+const short = body.slice(0, firstEnd + 2 > 5 ? firstEnd + 2 : 5);
 const headers = {
   "content-type": "text/event-stream; charset=utf-8",
   "cache-control": "no-cache",
@@ -46,7 +48,7 @@ Deno.serve({
   const { pathname } = new URL(request.url);
   if (pathname.startsWith("/short/")) return new Response(short, { headers });
   if (pathname.startsWith("/v2/stream/")) {
-    return new Response(corpus.bytes, { headers });
+    return new Response(body, { headers });
   }
   return new Response("not found\n", { status: 404 });
 });
