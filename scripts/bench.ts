@@ -35,6 +35,7 @@ import { printEmulatorBench } from "./bench_emulator.ts";
 import { printCheckpointBench } from "./bench_checkpoint.ts";
 import { printRelayBench } from "./bench_relay.ts";
 import { printPostgresBench } from "./bench_postgres.ts";
+import { benchPeers, printPeerBench } from "./bench_peers.ts";
 
 const MB = 1e6;
 const quick = Deno.args.includes("--quick");
@@ -298,6 +299,8 @@ if (import.meta.main) {
   }
   console.log();
   printClientBench(await benchClient(RUNS, CORPUS_BYTES));
+  console.log();
+  printPeerBench(await benchPeers(quick ? 3 : 5, CORPUS_BYTES));
   console.log();
   await printEmulatorBench(quick ? 1 : 3);
   await printCheckpointBench(quick ? 3 : 5);

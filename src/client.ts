@@ -220,6 +220,24 @@ export function eventStream(
 /** The reason `close()` aborts with, told apart from the caller's signal. */
 const CLOSED = Symbol("closed");
 
+/** The frames of the chunk being handed over, and where that stands. */
+interface ChunkState {
+  frames: SseFrame[];
+  /** The next frame to look at. */
+  at: number;
+  /** When the chunk arrived. */
+  now: number;
+  /** Cursor advances already told to the watchdog. */
+  counted: number;
+  /** Valid events on this connection (onDisconnect). */
+  events: number;
+  url: string;
+  /** Set when the connection must end at this frame. */
+  end: "error-event" | "resume-gap" | undefined;
+  /** Thrown on the fast path: rethrown by the generator. */
+  error: unknown;
+}
+
 /** How one connection ended, for the retry loop. */
 interface ConnectionEnd {
   reason: DisconnectReason;
@@ -246,6 +264,8 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
   /** Aborted by close() (reason CLOSED) or by the caller's signal (its reason). */
   #stop = new AbortController();
   #generator: AsyncGenerator<E, void, undefined>;
+  /** The current chunk while the generator waits at its `yield` (see `#step`). */
+  #paused: ChunkState | undefined;
   /** How many events moved the cursor (progress, and the backoff's health check). */
   #advances = 0;
   /** Requests in a row that failed before any response, in a browser, before any event. */
@@ -304,7 +324,25 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
 
   [Symbol.asyncIterator](): AsyncIterator<E> {
     return {
-      next: () => this.#generator.next(),
+      next: () => {
+        // The fast path: the generator waits at a `yield` and the chunk
+        // holds more frames: hand the next event over without resuming it
+        // (an async-generator round trip costs several settled promises).
+        const state = this.#paused;
+        if (state !== undefined && !this.#stop.signal.aborted) {
+          let event: E | undefined;
+          try {
+            event = this.#step(state);
+          } catch (error) {
+            state.error = error; // Thrown by the generator, which ends.
+          }
+          if (event !== undefined) {
+            return Promise.resolve({ done: false, value: event });
+          }
+        }
+        this.#paused = undefined;
+        return this.#generator.next();
+      },
       return: async () => {
         await this.close();
         return { done: true, value: undefined };
@@ -313,6 +351,7 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
   }
 
   async close(): Promise<void> {
+    this.#paused = undefined;
     if (!this.#stop.signal.aborted) this.#stop.abort(CLOSED);
     // Queued behind a pending next(), which the abort above ends promptly.
     await this.#generator.return(undefined);
@@ -375,8 +414,19 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
     let reason: DisconnectReason | undefined;
     let response: Response | undefined;
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-    let events = 0;
+    const chunkState: ChunkState = {
+      frames: [],
+      at: 0,
+      now: 0,
+      counted: 0,
+      events: 0,
+      url,
+      end: undefined,
+      error: undefined,
+    };
     let openedAt: number | undefined;
+    /** The body was read to its end. */
+    let bodyEnded = false;
     /** What the running timer waits for, for the idle-timeout message. */
     let waitingFor = "";
     /** Ends this connection (from a timer, a stop, an error frame): a pending read settles at once. */
@@ -466,7 +516,7 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       });
       if (!reader) return ended("eof");
       // The frames of the current chunk: all the read-ahead there is.
-      const frames: SseFrame[] = [];
+      const frames = chunkState.frames;
       const decoder = new SseDecoder((frame) => frames.push(frame));
       while (true) {
         let chunk: ReadableStreamReadResult<Uint8Array>;
@@ -495,6 +545,7 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
         }
         if (reason) return ended(reason);
         if (chunk.done) {
+          bodyEnded = true;
           // Per spec: an unterminated frame at end of stream is discarded.
           decoder.end();
           return ended("eof");
@@ -506,42 +557,21 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
           this.#stats.errors.protocol++;
           throw error;
         }
-        let counted = this.#advances;
-        for (let i = 0; i < frames.length; i++) {
-          const frame = frames[i];
-          if (frame.event === "error") {
-            // Per PROTOCOL.md: KafkaSSE sends `event: error` on an internal failure, then closes.
-            this.#report(
-              "error-event",
-              new Error(
-                `EventStreams sent an error event on ${url}: ${frame.data}; resuming from the cursor`,
-              ),
-              frame,
-            );
-            drop("error-event");
-            return ended("error-event");
-          }
-          if (frame.event !== "message") {
-            this.#stats.ignoredFrames++;
-            continue;
-          }
-          const event = this.#accept(frame);
-          if (this.#resume.gap) {
-            // Beyond the server's behaviour (browsers): this since skipped events; see ResumePoint.
-            drop("resume-gap");
-            return ended("resume-gap");
-          }
-          if (event === null) continue;
-          events++;
-          if (event === undefined) continue;
-          this.#stats.events++;
-          this.#stats.lastEventAt = now;
-          watchdog.progress(this.#advances - counted, now);
-          counted = this.#advances;
+        chunkState.at = 0;
+        chunkState.now = now;
+        chunkState.counted = this.#advances;
+        for (;;) {
+          const event = this.#step(chunkState);
+          if (event === undefined) break;
+          this.#paused = chunkState;
           yield event;
+          this.#paused = undefined;
           if (this.#stopping()) return ended("closed");
         }
-        watchdog.progress(this.#advances - counted, now);
+        if (chunkState.end !== undefined) {
+          drop(chunkState.end);
+          return ended(chunkState.end);
+        }
         // A timer that fired meanwhile has cancelled the reader: the next read tells.
         frames.length = 0;
       }
@@ -549,23 +579,83 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       reason ??= "failed";
       throw error;
     } finally {
+      this.#paused = undefined;
       reason ??= "closed"; // Left at a yield: the consumer stopped.
       this.#stop.signal.removeEventListener("abort", onStop);
       cancelMaxAge();
       disarm();
-      request.abort();
       // Fully released before the caller may open the next connection (a
-      // response body is read, and so released, only through `reader`).
-      await reader?.cancel().catch(() => {});
+      // response body is read, and so released, only through `reader`). A
+      // body read to its end is released already (and an abort would cost
+      // a DOMException with its stack).
+      if (!bodyEnded) {
+        request.abort();
+        await reader?.cancel().catch(() => {});
+      }
       if (openedAt !== undefined) {
         this.#options.onDisconnect?.({
           connection,
           reason,
           durationMs: clock.now() - openedAt,
-          events,
+          events: chunkState.events,
         });
       }
     }
+  }
+
+  /**
+   * Consumes the current chunk's frames up to the next event to hand over
+   * and returns it; `undefined` when the chunk is used up or the connection
+   * must end (`state.end`). Runs inside the connection's generator, or
+   * straight from `next()` while the generator waits at its `yield` (the
+   * fast path): the same steps in the same order either way, so the cursor
+   * is exact at every event handed over.
+   */
+  #step(state: ChunkState): E | undefined {
+    if (state.error !== undefined) {
+      const error = state.error;
+      state.error = undefined;
+      throw error;
+    }
+    if (state.end !== undefined) return undefined;
+    const frames = state.frames;
+    const watchdog = this.#watchdog;
+    while (state.at < frames.length) {
+      const frame = frames[state.at++];
+      if (frame.event === "error") {
+        // Per PROTOCOL.md: KafkaSSE sends `event: error` on an internal failure, then closes.
+        this.#report(
+          "error-event",
+          new Error(
+            `EventStreams sent an error event on ${state.url}: ${frame.data}; resuming from the cursor`,
+          ),
+          frame,
+        );
+        state.end = "error-event";
+        return undefined;
+      }
+      if (frame.event !== "message") {
+        this.#stats.ignoredFrames++;
+        continue;
+      }
+      const event = this.#accept(frame);
+      if (this.#resume.gap) {
+        // Beyond the server's behaviour (browsers): this since skipped events; see ResumePoint.
+        state.end = "resume-gap";
+        return undefined;
+      }
+      if (event === null) continue;
+      state.events++;
+      if (event === undefined) continue;
+      this.#stats.events++;
+      this.#stats.lastEventAt = state.now;
+      watchdog.progress(this.#advances - state.counted, state.now);
+      state.counted = this.#advances;
+      return event;
+    }
+    watchdog.progress(this.#advances - state.counted, state.now);
+    state.counted = this.#advances;
+    return undefined;
   }
 
   /**

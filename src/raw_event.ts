@@ -17,7 +17,8 @@ const CLOSE_BRACKET = 0x5d;
 /**
  * Parses the top-level `meta` object of an event's JSON text, skipping the
  * rest: a scan to the `"meta"` key at depth 1 (the server writes it second,
- * after `$schema`), then `JSON.parse` of that object only.
+ * after `$schema`), then `JSON.parse` of that object only (tried first up to
+ * its first `}`, which is all of a flat object).
  *
  * @param text An event's JSON text (a frame's `data`).
  * @returns The parsed `meta` value, or `undefined` when the text has no
@@ -46,6 +47,16 @@ export function readMeta(text: string): unknown {
         if (text.charCodeAt(j) !== 0x3a) return undefined; // ":"
         j = skipSpace(text, j + 1);
         if (text.charCodeAt(j) !== OPEN_BRACE) return undefined;
+        // The fast path for a flat meta (the server's): up to the first "}".
+        // The slice is a prefix of the text, so it parses as the same
+        // tokens: it is valid JSON only when that "}" closes the object.
+        const first = text.indexOf("}", j);
+        if (first < 0) return undefined;
+        try {
+          return JSON.parse(text.slice(j, first + 1));
+        } catch {
+          // A "}" inside a string or a nested value: find the real end.
+        }
         const close = valueEnd(text, j);
         if (close < 0) return undefined;
         try {

@@ -1573,3 +1573,31 @@ Deno.test("events a prefilter rejects are dropped unparsed, and the cursor moves
   assert.deepEqual(offsets([(await pending).value as RecentChangeEvent]), [8]);
   await finish(h);
 });
+
+Deno.test("hands over the events of one chunk one at a time, the cursor exact at each; a filter that throws ends the iteration and releases the connection", async () => {
+  const boom = new Error("filter failed");
+  let calls = 0;
+  const h = harness({
+    filter: () => {
+      if (++calls === 3) throw boom;
+      return true;
+    },
+  });
+  const w = new KafkaSseWriter(RC, [EQIAD, CODFW]);
+  const conn = h.server.stream().push(w.frames(eqiad(10, 4))); // One chunk.
+  for (const offset of [10, 11]) {
+    assert.equal((await h.next()).meta.offset, offset);
+    assert.equal(
+      h.stream.cursor,
+      `[{"topic":"${EQIAD}","partition":0,"offset":${
+        offset + 1
+      }},{"topic":"${CODFW}","partition":0,"timestamp":${T0}}]`,
+    );
+  }
+  await assert.rejects(h.it.next(), (error) => error === boom);
+  assert.deepEqual(await h.it.next(), { done: true, value: undefined });
+  assert.equal(h.stream.stats.events, 2);
+  assert.ok(conn.ended === "aborted" || conn.ended === "cancelled");
+  assert.deepEqual(h.disconnects.map((d) => d.reason), ["failed"]);
+  await finish(h);
+});
