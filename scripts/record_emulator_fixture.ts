@@ -172,6 +172,7 @@ export async function recordEmulatorSession(
   const clock = new ManualClock(CLOCK_START);
   // Closed on every way out, a failing eventStream() call included.
   await using emulator = serveEmulator({
+    interleave: "timestamp",
     streams: options.streams ?? generateStreams(FIXTURE_DATA),
     faults,
     // One connection at a time from the client, but the emulator may see the

@@ -933,7 +933,7 @@ Deno.test("tail: events that the filter drops still advance the checkpoint (the 
       ...streams.logs.flatMap((l) => l.messages.map((m) => m.timestamp)),
     ),
   ).toISOString();
-  await using emulator = serveEmulator({ streams });
+  await using emulator = serveEmulator({ interleave: "timestamp", streams });
   const dir = await Deno.makeTempDir();
   try {
     const checkpoint = `${dir}/rc.cursor`;

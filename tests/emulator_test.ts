@@ -259,7 +259,10 @@ Deno.test("rejects an unparseable since with 400 invalid_timestamp", async () =>
 });
 
 Deno.test("since before the first retained event starts at the first event", async () => {
-  await using emulator = serveEmulator({ streams: sameSecondStreams() });
+  await using emulator = serveEmulator({
+    interleave: "timestamp",
+    streams: sameSecondStreams(),
+  });
   for (const since of ["2000-01-01T00:00:00Z", "1000"]) {
     const { frames } = await readFrames(
       await get(`${emulator.url}/v2/stream/recentchange?since=${since}`),
@@ -329,7 +332,10 @@ Deno.test("an idle stream sends no heartbeat: nothing after :ok in ten minutes o
 });
 
 Deno.test("since resolves each partition like offsets-for-times and lists the resolved offset", async () => {
-  await using emulator = serveEmulator({ streams: sameSecondStreams() });
+  await using emulator = serveEmulator({
+    interleave: "timestamp",
+    streams: sameSecondStreams(),
+  });
   const { frames } = await readFrames(
     await get(
       `${emulator.url}/v2/stream/recentchange?since=2022-12-11T04:27:03Z`,
@@ -348,7 +354,10 @@ Deno.test("since resolves each partition like offsets-for-times and lists the re
 });
 
 Deno.test("Last-Event-ID offset entries start exactly there and ignore since", async () => {
-  await using emulator = serveEmulator({ streams: sameSecondStreams() });
+  await using emulator = serveEmulator({
+    interleave: "timestamp",
+    streams: sameSecondStreams(),
+  });
   const cursor = `[{"topic":"${RC[0]}","partition":0,"offset":4369496613},` +
     `{"topic":"${RC[1]}","partition":0,"offset":500}]`;
   const { frames } = await readFrames(
@@ -397,7 +406,10 @@ Deno.test("Last-Event-ID timestamp entries resume at the first message at or aft
 });
 
 Deno.test("reproduces the shared-timestamp trap: the server's own id skips same-second events", async () => {
-  await using emulator = serveEmulator({ streams: sameSecondStreams() });
+  await using emulator = serveEmulator({
+    interleave: "timestamp",
+    streams: sameSecondStreams(),
+  });
   const first = await readFrames(
     await get(
       `${emulator.url}/v2/stream/recentchange?since=2022-12-11T00:00:00Z`,
@@ -466,7 +478,10 @@ Deno.test("Last-Event-ID naming only eqiad consumes only eqiad (server behaviour
 });
 
 Deno.test("Last-Event-ID lists offset entries before resolved timestamp entries (server order)", async () => {
-  await using emulator = serveEmulator({ streams: sameSecondStreams() });
+  await using emulator = serveEmulator({
+    interleave: "timestamp",
+    streams: sameSecondStreams(),
+  });
   const { frames } = await readFrames(
     await get(`${emulator.url}/v2/stream/recentchange`, {
       "last-event-id": `[{"topic":"${RC[1]}","partition":0,"timestamp":0},` +
@@ -676,7 +691,10 @@ Deno.test("answers 429 to the third concurrent connection from one client IP", a
 });
 
 Deno.test("Accept: application/json sends newline-delimited events without ids", async () => {
-  await using emulator = serveEmulator({ streams: sameSecondStreams() });
+  await using emulator = serveEmulator({
+    interleave: "timestamp",
+    streams: sameSecondStreams(),
+  });
   const response = await get(
     `${emulator.url}/v2/stream/recentchange?since=2022-12-11T00:00:00Z`,
     {
@@ -889,6 +907,7 @@ Deno.test("interleave faults deliver topics out of timestamp order", async () =>
     });
   }
   await using emulator = serveEmulator({
+    interleave: "timestamp",
     streams,
     faults: [
       [{ kind: "interleave", order: "partition-batches", batchSize: 10 }],
@@ -1083,7 +1102,7 @@ Deno.test("serves N partitions per topic, listing every one in the id", async ()
     codfwShare: 0.5,
     counts: { "mediawiki.recentchange": 60 },
   });
-  await using emulator = serveEmulator({ streams });
+  await using emulator = serveEmulator({ interleave: "timestamp", streams });
   const { frames } = await readFrames(
     await get(`${emulator.url}/v2/stream/recentchange?since=1`),
     60,
@@ -1268,4 +1287,56 @@ Deno.test("a cut inside the :ok comment ends the session and frees its per-IP sl
   await after.body!.cancel();
   await emulator.waitForEnd(3);
   assert.equal(emulator.openConnections, 0);
+});
+
+Deno.test("by default a historical read delivers fetch-order batches of one topic-partition in turn, as KafkaSSE does; timestamp merge is an option", async () => {
+  const streams = () =>
+    generateStreams({
+      seed: 3,
+      partitions: 2,
+      codfwShare: 0.4,
+      counts: { "mediawiki.recentchange": 400 },
+    });
+  const read = async (interleave?: "timestamp") => {
+    await using emulator = serveEmulator({
+      streams: streams(),
+      ...(interleave ? { interleave } : {}),
+    });
+    const { frames } = await readFrames(
+      await get(`${emulator.url}/v2/stream/recentchange?since=1`),
+      400,
+    );
+    return frames.map((f) => {
+      const meta = JSON.parse(f.data).meta;
+      return {
+        tp: `${meta.topic}/${meta.partition}`,
+        offset: meta.offset,
+        dt: Date.parse(meta.dt),
+        id: f.id,
+      };
+    });
+  };
+  const batches = await read();
+  const merged = await read("timestamp");
+  const runs: number[] = [];
+  for (let i = 0; i < batches.length; i++) {
+    if (i === 0 || batches[i].tp !== batches[i - 1].tp) runs.push(0);
+    runs[runs.length - 1]++;
+  }
+  // Runs of one topic-partition, 50 at most (the last of each may be shorter).
+  assert.ok(runs.length >= 8 && runs.every((n) => n <= 50), `runs ${runs}`);
+  assert.ok(runs.filter((n) => n === 50).length >= 4, `runs ${runs}`);
+  // So meta.dt goes backwards across partitions, while a timestamp merge never does.
+  const inversions = (list: typeof batches) =>
+    list.filter((e, i) => i > 0 && e.dt < list[i - 1].dt).length;
+  assert.ok(inversions(batches) > 0);
+  assert.equal(inversions(merged), 0);
+  // The same events per topic-partition, in offset order, and the same final id.
+  const byPartition = (list: typeof batches) => {
+    const map: Record<string, number[]> = {};
+    for (const e of list) (map[e.tp] ??= []).push(e.offset);
+    return map;
+  };
+  assert.deepEqual(byPartition(batches), byPartition(merged));
+  assert.equal(batches.at(-1)!.id, merged.at(-1)!.id);
 });

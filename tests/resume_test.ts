@@ -306,7 +306,7 @@ function recentChangeEmulator(): {
     durationMs: 12_000,
     counts: { "mediawiki.recentchange": RC_EVENTS },
   });
-  const emulator = serveEmulator({ streams });
+  const emulator = serveEmulator({ interleave: "timestamp", streams });
   const [marker] = emulator.produce("mediawiki.recentchange", 1, {
     topic: RC_EQIAD,
     timestamp: Date.parse(RC_START) + 60_000,

@@ -116,9 +116,13 @@ export interface EmulatorOptions {
    */
   maxConnectionsPerIp?: number;
   /**
-   * How connections interleave their topic-partitions.
+   * How connections interleave their topic-partitions. The default is the
+   * real server's: KafkaSSE hands on librdkafka's fetches, so a historical
+   * read delivers batches of one topic-partition in turn (50 messages here),
+   * which is where out-of-order `meta.dt` across topics comes from;
+   * `"timestamp"` merges by Kafka timestamp instead.
    *
-   * @default {"timestamp"}
+   * @default {"partition-batches"}
    */
   interleave?: InterleaveOrder;
   /**
@@ -228,7 +232,7 @@ export class Emulator {
     this.clock = options.clock ?? systemClock;
     this.#options = {
       maxConnectionsPerIp: options.maxConnectionsPerIp ?? 2,
-      interleave: options.interleave ?? "timestamp",
+      interleave: options.interleave ?? "partition-batches",
       offsetReset: options.offsetReset ?? "latest",
       coalesceBytes: options.coalesceBytes ?? 65536,
       maxLoggedFrames: options.maxLoggedFrames ?? 10_000,
