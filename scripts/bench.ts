@@ -6,12 +6,17 @@
  * 16 KiB chunks. Also times a 5 MB frame fed in 1 KiB chunks, and prints the
  * retained-memory measurement (scripts/bench_memory.ts) when the process runs
  * with `--v8-flags=--expose-gc`, the client's end-to-end throughput
- * (scripts/bench_client.ts), the emulator's (scripts/bench_emulator.ts,
- * target > 20,000 events/s) and what `tail --checkpoint` costs on a catch-up
- * (scripts/bench_checkpoint.ts, target <= 1.5x).
+ * (scripts/bench_client.ts), the client against its peers over loopback
+ * HTTP (scripts/bench_peers.ts), a 1M-event `since` catch-up through the
+ * emulator by the library and by `tail` (scripts/bench_catchup.ts), the
+ * emulator's throughput (scripts/bench_emulator.ts, target > 20,000
+ * events/s), what `tail --checkpoint` costs on a catch-up
+ * (scripts/bench_checkpoint.ts, target <= 1.5x), the relay and the
+ * PostgreSQL sink.
  *
  * Run: `deno task bench` (or `deno run --v8-flags=--expose-gc --allow-read
- * --allow-env --allow-net=127.0.0.1 --allow-write scripts/bench.ts`). Options: `--runs=N` (default 7), `--quick`.
+ * --allow-env --allow-net=127.0.0.1 --allow-write --allow-run
+ * scripts/bench.ts`). Options: `--runs=N` (default 7), `--quick`.
  *
  * @module
  */
@@ -36,6 +41,7 @@ import { printCheckpointBench } from "./bench_checkpoint.ts";
 import { printRelayBench } from "./bench_relay.ts";
 import { printPostgresBench } from "./bench_postgres.ts";
 import { benchPeers, printPeerBench } from "./bench_peers.ts";
+import { benchCatchUp, printCatchUpBench } from "./bench_catchup.ts";
 
 const MB = 1e6;
 const quick = Deno.args.includes("--quick");
@@ -300,7 +306,11 @@ if (import.meta.main) {
   console.log();
   printClientBench(await benchClient(RUNS, CORPUS_BYTES));
   console.log();
-  printPeerBench(await benchPeers(quick ? 3 : 5, CORPUS_BYTES));
+  printPeerBench(await benchPeers(quick ? 3 : 7, 2 * CORPUS_BYTES));
+  console.log();
+  printCatchUpBench(
+    await benchCatchUp(quick ? 200_000 : 1_000_000, quick ? 1 : 3),
+  );
   console.log();
   await printEmulatorBench(quick ? 1 : 3);
   await printCheckpointBench(quick ? 3 : 5);

@@ -28,10 +28,10 @@ import { EventSource as NpmEventSource } from "npm:eventsource@4.1.1";
 import { eventStream } from "../src/client.ts";
 import { byWiki } from "../src/filter.ts";
 import { SseDecoder } from "../src/sse/decoder.ts";
+import { median, startBenchServer } from "./bench_process.ts";
 
 const USER_AGENT =
   "eventstreams-bench/0.1.0 (https://jsr.io/@eventstreams/client)";
-const SERVER = new URL("./bench_server.ts", import.meta.url);
 const RECONNECTS = 200;
 
 /** What one contender counted: events parsed (or handed over). */
@@ -218,25 +218,6 @@ async function bareFetches(base: string): Promise<number> {
   return RECONNECTS;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-async function hasTaskset(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("taskset", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Starts the server process, runs every contender `runs` times round-robin
  * (after one warm-up round), and stops the server.
@@ -249,39 +230,14 @@ export async function benchPeers(
   runs = 5,
   corpusBytes = 32 * 1024 * 1024,
 ): Promise<PeerBench> {
-  const pinned = await hasTaskset();
-  const serverArgs = [
-    "run",
-    "--allow-net=127.0.0.1",
-    "--allow-read",
-    SERVER.pathname,
-    `--bytes=${corpusBytes}`,
-  ];
-  if (pinned) {
-    // This process (all its threads) on core 0, the server on core 1.
-    await new Deno.Command("taskset", {
-      args: ["-a", "-cp", "0", String(Deno.pid)],
-      stdout: "null",
-    }).output();
-  }
-  const server = new Deno.Command(
-    pinned ? "taskset" : Deno.execPath(),
-    {
-      args: pinned ? ["-c", "1", Deno.execPath(), ...serverArgs] : serverArgs,
-      stdout: "piped",
-      stderr: "inherit",
-    },
-  ).spawn();
+  const server = await startBenchServer<{
+    port: number;
+    bytes: number;
+    frames: number;
+  }>([`--bytes=${corpusBytes}`]);
+  const { pinned } = server;
   try {
-    const lines = server.stdout.pipeThrough(new TextDecoderStream())
-      .getReader();
-    const { value } = await lines.read();
-    lines.releaseLock();
-    const { port, bytes, frames } = JSON.parse(value!) as {
-      port: number;
-      bytes: number;
-      frames: number;
-    };
+    const { port, bytes, frames } = server.info;
     const base = `http://127.0.0.1:${port}`;
     const skipped: PeerBench["skipped"] = [];
     const contenders: [string, Contender][] = [
@@ -362,9 +318,7 @@ export async function benchPeers(
       fetchMs: median(fetchTimes),
     };
   } finally {
-    server.kill();
-    await server.status;
-    await server.stdout.cancel().catch(() => {});
+    await server.stop();
   }
 }
 

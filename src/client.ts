@@ -124,6 +124,12 @@ export interface EventStream<E> extends AsyncIterable<E> {
    * topics added once the first request is made), or `""`.
    */
   readonly cursor: string;
+  /**
+   * The JSON text of the event handed over last, as the server sent it (its
+   * frame's `data`): write it on unchanged instead of serializing the event
+   * again (what `tail --format ndjson` prints). `""` before the first event.
+   */
+  readonly eventText: string;
   /** A snapshot of the stream's counters. */
   readonly stats: EventStreamStats;
   /**
@@ -271,6 +277,7 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
   /** Requests in a row that failed before any response, in a browser, before any event. */
   #refusals = 0;
   #seen: DedupeWindow | undefined;
+  #eventText = "";
   #stats: EventStreamStats = {
     events: 0,
     bytes: 0,
@@ -316,6 +323,10 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
 
   get cursor(): string {
     return this.#resume.text;
+  }
+
+  get eventText(): string {
+    return this.#eventText;
   }
 
   get stats(): EventStreamStats {
@@ -651,6 +662,7 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       this.#stats.lastEventAt = state.now;
       watchdog.progress(this.#advances - state.counted, state.now);
       state.counted = this.#advances;
+      this.#eventText = frame.data;
       return event;
     }
     watchdog.progress(this.#advances - state.counted, state.now);

@@ -422,28 +422,28 @@ Deno.test("filters: each flag adds its library predicate, and flags combine with
 // Output formats
 // ---------------------------------------------------------------------------
 
-Deno.test("format: NDJSON is the event's JSON and one newline", () => {
-  assert.equal(formatNdjson(recentChange), JSON.stringify(recentChange) + "\n");
+Deno.test("format: an NDJSON line is the event's JSON, on one line", () => {
+  assert.equal(formatNdjson(recentChange), JSON.stringify(recentChange));
   assert.equal(
     formatNdjson({ meta: eventMeta(), title: "line\nbreak" }),
     '{"meta":{"topic":"eqiad.mediawiki.recentchange","partition":0,"offset":1,"dt":"2026-09-27T16:17:12Z",' +
       '"id":"00000000-0000-4000-8000-000000000001","stream":"mediawiki.recentchange","domain":"en.wikipedia.org"},' +
-      '"title":"line\\nbreak"}\n',
+      '"title":"line\\nbreak"}',
   );
 });
 
 Deno.test("format: pretty lines without colour show time, wiki, kind, title, user and size change", () => {
   assert.equal(
     formatPretty(recentChange),
-    "16:17:12 enwiki edit Earth (Example) -200\n",
+    "16:17:12 enwiki edit Earth (Example) -200",
   );
   assert.equal(
     formatPretty(pageChange),
-    "16:17:12 wikidatawiki edit Q60988248 (Immanuelle) +735\n",
+    "16:17:12 wikidatawiki edit Q60988248 (Immanuelle) +735",
   );
   assert.equal(
     formatPretty(revisionCreate),
-    "16:17:12 dewiki revision-create Kategorie:Erde (ExampleBot) [bot]\n",
+    "16:17:12 dewiki revision-create Kategorie:Erde (ExampleBot) [bot]",
   );
   assert.equal(
     formatPretty({
@@ -452,7 +452,7 @@ Deno.test("format: pretty lines without colour show time, wiki, kind, title, use
         domain: undefined,
       }),
     }),
-    "16:17:12 eventgate-main.test.event\n",
+    "16:17:12 eventgate-main.test.event",
   );
   assert.equal(byteDelta({ meta: eventMeta(), length: { new: 40 } }), 40);
 });
@@ -464,7 +464,7 @@ Deno.test("format: event data cannot write control characters (no terminal escap
     title: "Evil\x1b[2J\x07title",
     user: "u\r\n",
   });
-  assert.equal(line, "16:17:12 enwiki recentchange Evil?[2J?title (u??)\n");
+  assert.equal(line, "16:17:12 enwiki recentchange Evil?[2J?title (u??)");
 });
 
 Deno.test("format: colour only on a terminal without NO_COLOR, unless forced", () => {
@@ -883,17 +883,17 @@ Deno.test("tail --checkpoint-every 1: each event is printed before the checkpoin
     const seen: number[] = [];
     // At the moment an event reaches stdout, the checkpoint holds exactly the previous event's cursor.
     io.stdout = {
-      write(bytes: Uint8Array): Promise<number> {
+      write: () => {
+        throw new Error("tail writes its lines synchronously");
+      },
+      writeSync(bytes: Uint8Array): number {
         const offset = JSON.parse(new TextDecoder().decode(bytes)).meta.offset;
         assert.equal(
           savedOffset(),
           seen.length === 0 ? undefined : seen.at(-1)! + 1,
         );
         seen.push(offset);
-        return Promise.resolve(bytes.length);
-      },
-      writeSync: () => {
-        throw new Error("stdout is written asynchronously");
+        return bytes.length;
       },
       isTerminal: () => false,
     };
@@ -916,6 +916,61 @@ Deno.test("tail --checkpoint-every 1: each event is printed before the checkpoin
     assert.equal(code, 0, io.err.text);
     assert.deepEqual(seen, offsets.slice(0, 20));
     assert.equal(savedOffset(), offsets[20]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tail --checkpoint-every 7: lines go out in batches, and a checkpoint never covers a line not yet written", async () => {
+  const { streams, offsets, since } = recentChangeData();
+  await using emulator = serveEmulator({ streams });
+  const dir = await Deno.makeTempDir();
+  try {
+    const checkpoint = `${dir}/rc.cursor`;
+    const savedOffset = (): number | undefined => {
+      try {
+        return JSON.parse(Deno.readTextFileSync(checkpoint))[0].offset;
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return undefined;
+        throw error;
+      }
+    };
+    const io = fakeIo(systemClock);
+    const batches: number[][] = [];
+    io.stdout = {
+      write: () => {
+        throw new Error("tail writes its lines synchronously");
+      },
+      writeSync(bytes: Uint8Array): number {
+        const batch = offsetsOfLines(new TextDecoder().decode(bytes));
+        // Everything saved so far was written before this batch.
+        const saved = savedOffset();
+        assert.ok(saved === undefined || saved <= batch[0], `${saved}`);
+        batches.push(batch);
+        return bytes.length;
+      },
+      isTerminal: () => false,
+    };
+    const code = await main([
+      "tail",
+      "recentchange",
+      "--since",
+      since,
+      "--checkpoint",
+      checkpoint,
+      "--checkpoint-every",
+      "7",
+      "--max",
+      "100",
+      "--base-url",
+      emulator.url,
+      "--user-agent",
+      UA,
+    ], io);
+    assert.equal(code, 0, io.err.text);
+    assert.deepEqual(batches.flat(), offsets.slice(0, 100));
+    assert.ok(batches.some((batch) => batch.length > 1), "lines were batched");
+    assert.equal(savedOffset(), offsets[100]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -1055,12 +1110,12 @@ Deno.test("tail: a checkpoint that cannot be saved ends the run with exit 1 and 
     const out = io.out;
     let vanished = false;
     io.stdout = {
-      write(bytes) {
+      write: (bytes) => out.write(bytes),
+      writeSync(bytes) {
         if (!vanished) Deno.removeSync(`${dir}/gone`, { recursive: true });
         vanished = true; // The checkpoint's directory vanishes as the first event is printed.
-        return out.write(bytes);
+        return out.writeSync(bytes);
       },
-      writeSync: (bytes) => out.writeSync(bytes),
       isTerminal: () => false,
     };
     const code = await main([

@@ -1601,3 +1601,37 @@ Deno.test("hands over the events of one chunk one at a time, the cursor exact at
   assert.deepEqual(h.disconnects.map((d) => d.reason), ["failed"]);
   await finish(h);
 });
+
+Deno.test("eventText is the JSON text of the event handed over, as sent: spacing and integers beyond 2^53 kept, dropped events never shown", async () => {
+  const meta = (offset: number, domain = "en.wikipedia.org") =>
+    `{"topic": "${EQIAD}", "partition": 0, "offset": ${offset}, "dt": "2026-01-01T00:00:0${offset}Z", ` +
+    `"id": "${fakeUuid(EQIAD, 0, offset)}", "stream": "${RC}", "domain": "${domain}"}`;
+  const texts = [
+    `{"meta": ${meta(1)}, "wiki": "enwiki", "rev": 12345678901234567891}`,
+    `{"meta": ${meta(2)}, "wiki": "dewiki"}`, // Filtered out.
+    `{"meta": ${meta(3, "canary")}, "wiki": "enwiki"}`, // A canary: dropped.
+    `{"meta": ${meta(4)},\n "wiki": "enwiki"}`, // Sent on two data lines.
+  ];
+  const body = ":ok\n\n" + texts.map((text) =>
+    `event: message\n${
+      text.split("\n").map((line) => `data: ${line}\n`).join("")
+    }\n`
+  ).join("");
+  const stream = eventStream("recentchange", {
+    userAgent: UA,
+    fetch: () =>
+      Promise.resolve(
+        new Response(body, {
+          headers: { "content-type": "text/event-stream" },
+        }),
+      ),
+    filter: (event) => event.wiki === "enwiki",
+  });
+  assert.equal(stream.eventText, "");
+  const seen: [number, string][] = [];
+  for await (const event of stream) {
+    seen.push([event.meta.offset, stream.eventText]);
+    if (seen.length === 2) break;
+  }
+  assert.deepEqual(seen, [[1, texts[0]], [4, texts[3]]]);
+});

@@ -106,6 +106,12 @@ export interface CheckpointedOptions {
    * @default systemClock
    */
   clock?: Clock;
+  /**
+   * Called before each save, which waits for it: makes the processed
+   * events' effects durable first, when processing only buffers them (a
+   * buffered output's flush). A rejection fails the save.
+   */
+  beforeSave?: () => Promise<void> | void;
 }
 
 /**
@@ -183,7 +189,7 @@ export function checkpointed<E>(
     );
   }
   const clock = options.clock ?? systemClock;
-  return run(stream, store, every, intervalMs, clock);
+  return run(stream, store, every, intervalMs, clock, options.beforeSave);
 }
 
 async function* run<E>(
@@ -192,6 +198,7 @@ async function* run<E>(
   every: number,
   intervalMs: number | undefined,
   clock: Clock,
+  beforeSave: (() => Promise<void> | void) | undefined,
 ): AsyncGenerator<E, void, undefined> {
   let saved = stream.cursor;
   let completed = stream.cursor;
@@ -207,6 +214,7 @@ async function* run<E>(
   const save = (cursor: string): Promise<void> => {
     const write = async (): Promise<void> => {
       if (cursor === "" || cursor === saved) return;
+      await beforeSave?.();
       await store.save(cursor);
       saved = cursor;
       unsaved = 0;

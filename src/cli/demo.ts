@@ -580,7 +580,7 @@ async function runEmulatorDemo(args: DemoArgs, io: CliIo): Promise<number> {
           ? formatNdjson(event)
           : formatDemoEvent(event, stdoutColor);
         try {
-          await writeText(io.stdout, line);
+          await writeText(io.stdout, `${line}\n`);
         } catch (error) {
           if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
           printing = false; // `| head`: keep accounting, stop printing.

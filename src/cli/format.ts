@@ -11,22 +11,33 @@ import { getPath } from "../_path.ts";
 import type { CliOutput } from "./io.ts";
 
 /**
- * One event as an NDJSON line: `JSON.stringify(event)` and a newline.
+ * One event as an NDJSON line (without its newline): its JSON text as the
+ * server sent it (the stream's `eventText`: no second serialization, and
+ * integers beyond 2^53 stay as sent) when that is one line, else
+ * `JSON.stringify(event)`.
  *
  * @param event The event.
- * @returns The line, ending in `\n`.
+ * @param text Its JSON text, when known.
+ * @returns The line.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { formatNdjson } from "./format.ts";
  *
- * assert.equal(formatNdjson({ meta: { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" } }),
- *   '{"meta":{"topic":"t","partition":0,"offset":1,"dt":"","id":"x","stream":"s"}}\n');
+ * const event = { meta: { topic: "t", partition: 0, offset: 1, dt: "", id: "x", stream: "s" } };
+ * assert.equal(formatNdjson(event),
+ *   '{"meta":{"topic":"t","partition":0,"offset":1,"dt":"","id":"x","stream":"s"}}');
+ * assert.equal(formatNdjson(event, '{"meta": {"topic": "t"}}'), '{"meta": {"topic": "t"}}');
+ * // Data sent on several `data:` lines: one line again.
+ * assert.equal(formatNdjson(event, '{\n"meta": {}}'), JSON.stringify(event));
  * ```
  */
-export function formatNdjson(event: EventStreamsEvent): string {
-  return JSON.stringify(event) + "\n";
+export function formatNdjson(event: EventStreamsEvent, text?: string): string {
+  // An SSE frame's data can hold LF only (CR ends a line in the SSE syntax).
+  return text !== undefined && text !== "" && !text.includes("\n")
+    ? text
+    : JSON.stringify(event);
 }
 
 /** Options for {@linkcode formatPretty}. */
@@ -217,7 +228,7 @@ function kindColor(kind: string): string {
  *
  * @param event The event.
  * @param options See {@linkcode PrettyOptions}.
- * @returns The line, ending in `\n`.
+ * @returns The line, without its newline.
  *
  * @example
  * ```ts
@@ -228,7 +239,7 @@ function kindColor(kind: string): string {
  *   meta: { topic: "eqiad.mediawiki.recentchange", partition: 0, offset: 1, dt: "2026-09-27T16:17:12Z", id: "x", stream: "mediawiki.recentchange" },
  *   wiki: "enwiki", type: "edit", title: "Earth", user: "Example", bot: false, length: { old: 100, new: 112 },
  * };
- * assert.equal(formatPretty(event), "16:17:12 enwiki edit Earth (Example) +12\n");
+ * assert.equal(formatPretty(event), "16:17:12 enwiki edit Earth (Example) +12");
  * ```
  */
 export function formatPretty(
@@ -270,5 +281,5 @@ export function formatPretty(
     path,
   ) => getPath(event, path) === true);
   if (bot) parts.push(paint("2", "[bot]", color));
-  return parts.join(" ") + "\n";
+  return parts.join(" ");
 }

@@ -27,7 +27,8 @@ import { checkWritableFile } from "./paths.ts";
 import { selectEvents } from "./filters.ts";
 import { formatNdjson, formatPretty, outputStyle } from "./format.ts";
 import { formatDuration } from "./duration.ts";
-import { type CliIo, terminalColumns, writeText, writeTextSync } from "./io.ts";
+import { type CliIo, terminalColumns, writeTextSync } from "./io.ts";
+import { LineWriter } from "./line_writer.ts";
 import { StatusReporter } from "./status.ts";
 
 /** `eventstreams tail --help`. */
@@ -171,7 +172,7 @@ async function follow(
     options,
   );
   const render = format === "ndjson"
-    ? formatNdjson
+    ? (event: EventStreamsEvent) => formatNdjson(event, stream.eventText)
     : (event: EventStreamsEvent) => formatPretty(event, { color });
 
   let stream: EventStream<EventStreamsEvent>;
@@ -243,15 +244,22 @@ async function follow(
     throw toUsageError(error);
   }
 
-  // Per the checkpoint module: an event is saved when the loop asks for the next one, so
-  // after it was written (at-least-once), and a run that fails or whose output closes keeps
-  // the last event written as the resume point.
+  // Lines go out in batches (line_writer.ts). Per the checkpoint module: an event is saved
+  // when the loop asks for the next one, and each save writes the buffered lines first, so a
+  // checkpoint never covers an event that is not written (at-least-once); a run that fails or
+  // whose output closes keeps a resume point at or before the last event written.
+  const lines = new LineWriter(io.stdout, {
+    clock: io.clock,
+    beforeWrite: () => status?.beforeOutput(),
+    afterWrite: () => status?.afterOutput(),
+  });
   const events: AsyncIterable<EventStreamsEvent> = store === undefined
     ? stream
     : checkpointed(stream, store, {
       every: options.checkpointEvery,
       intervalMs: options.checkpointIntervalMs,
       clock: io.clock,
+      beforeSave: () => lines.flush(),
     });
 
   let interrupted = false;
@@ -273,16 +281,7 @@ async function follow(
   status?.start();
   try {
     for await (const event of events) {
-      const line = render(event);
-      status?.beforeOutput();
-      try {
-        await writeText(io.stdout, line);
-      } catch (error) {
-        // The reader went away (`| head`): a normal end. This event was not written.
-        if (error instanceof Deno.errors.BrokenPipe) break;
-        throw error;
-      }
-      status?.afterOutput();
+      lines.writeLine(render(event));
       written++;
       lastEventDt = typeof event.meta?.dt === "string"
         ? event.meta.dt
@@ -295,10 +294,19 @@ async function follow(
       }
     }
   } catch (error) {
-    status?.stop(); // Clear the line before the message.
-    fail(error);
+    if (!isBrokenPipe(error)) {
+      status?.stop(); // Clear the line before the message.
+      fail(error);
+    }
   } finally {
     stopListening();
+    // The last lines, before the status line goes and before the last save.
+    try {
+      lines.flush();
+    } catch (error) {
+      stoppedAfterWrite = false;
+      if (!isBrokenPipe(error)) fail(error);
+    }
     status?.stop();
     await stream.close();
   }
@@ -311,4 +319,12 @@ async function follow(
     }
   }
   return exitCode;
+}
+
+/**
+ * The reader of stdout went away (`tail ... | head`): a normal end. What was
+ * not written is not checkpointed (a save waits for the writes before it).
+ */
+function isBrokenPipe(error: unknown): boolean {
+  return error instanceof Deno.errors.BrokenPipe;
 }
