@@ -64,6 +64,13 @@ export interface PeerBench {
   /** Median ms per connection: `eventStream()` reconnects and bare fetches. */
   reconnectMs: number;
   fetchMs: number;
+  /**
+   * Medians of the ratios within each round (drift between rounds cancels
+   * out): `eventStream()`'s throughput over the floor's, the unfiltered
+   * run's time over the `byWiki` run's, a reconnect's time over a bare
+   * fetch's.
+   */
+  paired: { vsFloor: number; prefilter: number; reconnect: number };
 }
 
 const streamUrl = (base: string) => `${base}/v2/stream/recentchange`;
@@ -299,6 +306,11 @@ export async function benchPeers(
         if (round > 0) list.push((performance.now() - start) / n);
       }
     }
+    /** The median over rounds of a's time / b's time. */
+    const pairedMedian = (a: string, b: string) => {
+      const [as, bs] = [times.get(a)!, times.get(b)!];
+      return median(as.map((ms, i) => ms / bs[i]));
+    };
     return {
       bytes,
       frames,
@@ -316,6 +328,19 @@ export async function benchPeers(
       }),
       reconnectMs: median(reconnectTimes),
       fetchMs: median(fetchTimes),
+      paired: {
+        vsFloor: pairedMedian(
+          "fetch + SseDecoder + JSON.parse (floor)",
+          "eventStream()",
+        ),
+        prefilter: pairedMedian(
+          "eventStream()",
+          'eventStream() + byWiki("enwiki")',
+        ),
+        reconnect: median(
+          reconnectTimes.map((ms, i) => ms / fetchTimes[i]),
+        ),
+      },
     };
   } finally {
     await server.stop();
@@ -355,11 +380,9 @@ export function printPeerBench(bench: PeerBench): void {
   for (const { name, why } of bench.skipped) {
     console.log(`  ${name}: not run: ${why}`);
   }
-  const ours = find("eventStream()");
   const filtered = find('eventStream() + byWiki("enwiki")');
-  const vsFloor = ours.mbPerS / floorRow.mbPerS;
-  const prefilter = ours.ms / filtered.ms;
-  const reconnect = bench.reconnectMs / bench.fetchMs;
+  const { vsFloor, prefilter, reconnect } = bench.paired;
+  console.log("  Ratios: medians of the ratios within each round");
   console.log(
     `  eventStream() ${vsFloor.toFixed(2)}x the floor (goal >= 0.9x); ` +
       `byWiki("enwiki") (${filtered.events.toLocaleString("en-US")} events) ` +
@@ -377,6 +400,6 @@ export function printPeerBench(bench: PeerBench): void {
 if (import.meta.main) {
   const runsArg = Deno.args.find((a) => a.startsWith("--runs="));
   printPeerBench(
-    await benchPeers(runsArg ? Number(runsArg.slice(7)) : 5),
+    await benchPeers(runsArg ? Number(runsArg.slice(7)) : 7, 64 * 1024 * 1024),
   );
 }

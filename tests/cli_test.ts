@@ -865,7 +865,12 @@ Deno.test("tail (subprocess): --help exits 0 and a bad flag exits 2 with a helpf
   );
 });
 
-Deno.test("tail --checkpoint-every 1: each event is printed before the checkpoint covers it, and saved before the next one", async () => {
+/**
+ * Runs `tail --checkpoint-every <every> --max <max>` in-process against the
+ * emulator, recording each write to stdout: its lines' offsets and the
+ * offset the checkpoint file held at that moment.
+ */
+async function tailCheckpointWrites(every: number, max: number) {
   const { streams, offsets, since } = recentChangeData();
   await using emulator = serveEmulator({ streams });
   const dir = await Deno.makeTempDir();
@@ -880,19 +885,14 @@ Deno.test("tail --checkpoint-every 1: each event is printed before the checkpoin
       }
     };
     const io = fakeIo(systemClock);
-    const seen: number[] = [];
-    // At the moment an event reaches stdout, the checkpoint holds exactly the previous event's cursor.
+    const writes: { savedBefore: number | undefined; lines: number[] }[] = [];
     io.stdout = {
       write: () => {
         throw new Error("tail writes its lines synchronously");
       },
       writeSync(bytes: Uint8Array): number {
-        const offset = JSON.parse(new TextDecoder().decode(bytes)).meta.offset;
-        assert.equal(
-          savedOffset(),
-          seen.length === 0 ? undefined : seen.at(-1)! + 1,
-        );
-        seen.push(offset);
+        const lines = offsetsOfLines(new TextDecoder().decode(bytes));
+        writes.push({ savedBefore: savedOffset(), lines });
         return bytes.length;
       },
       isTerminal: () => false,
@@ -905,75 +905,46 @@ Deno.test("tail --checkpoint-every 1: each event is printed before the checkpoin
       "--checkpoint",
       checkpoint,
       "--checkpoint-every",
-      "1",
+      String(every),
       "--max",
-      "20",
+      String(max),
       "--base-url",
       emulator.url,
       "--user-agent",
       UA,
     ], io);
     assert.equal(code, 0, io.err.text);
-    assert.deepEqual(seen, offsets.slice(0, 20));
-    assert.equal(savedOffset(), offsets[20]);
+    return { writes, offsets, saved: savedOffset() };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("tail --checkpoint-every 1: each event is printed before the checkpoint covers it, and saved before the next one", async () => {
+  const { writes, offsets, saved } = await tailCheckpointWrites(1, 20);
+  // At the moment an event reaches stdout, the checkpoint holds exactly the previous event's cursor.
+  assert.deepEqual(
+    writes,
+    offsets.slice(0, 20).map((offset, i) => ({
+      savedBefore: i === 0 ? undefined : offsets[i - 1] + 1,
+      lines: [offset],
+    })),
+  );
+  assert.equal(saved, offsets[20]);
 });
 
 Deno.test("tail --checkpoint-every 7: lines go out in batches, and a checkpoint never covers a line not yet written", async () => {
-  const { streams, offsets, since } = recentChangeData();
-  await using emulator = serveEmulator({ streams });
-  const dir = await Deno.makeTempDir();
-  try {
-    const checkpoint = `${dir}/rc.cursor`;
-    const savedOffset = (): number | undefined => {
-      try {
-        return JSON.parse(Deno.readTextFileSync(checkpoint))[0].offset;
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) return undefined;
-        throw error;
-      }
-    };
-    const io = fakeIo(systemClock);
-    const batches: number[][] = [];
-    io.stdout = {
-      write: () => {
-        throw new Error("tail writes its lines synchronously");
-      },
-      writeSync(bytes: Uint8Array): number {
-        const batch = offsetsOfLines(new TextDecoder().decode(bytes));
-        // Everything saved so far was written before this batch.
-        const saved = savedOffset();
-        assert.ok(saved === undefined || saved <= batch[0], `${saved}`);
-        batches.push(batch);
-        return bytes.length;
-      },
-      isTerminal: () => false,
-    };
-    const code = await main([
-      "tail",
-      "recentchange",
-      "--since",
-      since,
-      "--checkpoint",
-      checkpoint,
-      "--checkpoint-every",
-      "7",
-      "--max",
-      "100",
-      "--base-url",
-      emulator.url,
-      "--user-agent",
-      UA,
-    ], io);
-    assert.equal(code, 0, io.err.text);
-    assert.deepEqual(batches.flat(), offsets.slice(0, 100));
-    assert.ok(batches.some((batch) => batch.length > 1), "lines were batched");
-    assert.equal(savedOffset(), offsets[100]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  const { writes, offsets, saved } = await tailCheckpointWrites(7, 100);
+  assert.deepEqual(writes.flatMap((w) => w.lines), offsets.slice(0, 100));
+  assert.ok(writes.some((w) => w.lines.length > 1), "lines were batched");
+  for (const { savedBefore, lines } of writes) {
+    // Everything saved so far was written before this batch.
+    assert.ok(
+      savedBefore === undefined || savedBefore <= lines[0],
+      `saved ${savedBefore} before writing ${lines[0]}`,
+    );
   }
+  assert.equal(saved, offsets[100]);
 });
 
 Deno.test("tail: events that the filter drops still advance the checkpoint (the saved cursor is the stream's, not the printed events')", async () => {

@@ -1605,18 +1605,21 @@ Deno.test("hands over the events of one chunk one at a time, the cursor exact at
 Deno.test("eventText is the JSON text of the event handed over, as sent: spacing and integers beyond 2^53 kept, dropped events never shown", async () => {
   const meta = (offset: number, domain = "en.wikipedia.org") =>
     `{"topic": "${EQIAD}", "partition": 0, "offset": ${offset}, "dt": "2026-01-01T00:00:0${offset}Z", ` +
-    `"id": "${fakeUuid(EQIAD, 0, offset)}", "stream": "${RC}", "domain": "${domain}"}`;
+    `"id": "${
+      fakeUuid(EQIAD, 0, offset)
+    }", "stream": "${RC}", "domain": "${domain}"}`;
   const texts = [
     `{"meta": ${meta(1)}, "wiki": "enwiki", "rev": 12345678901234567891}`,
     `{"meta": ${meta(2)}, "wiki": "dewiki"}`, // Filtered out.
     `{"meta": ${meta(3, "canary")}, "wiki": "enwiki"}`, // A canary: dropped.
     `{"meta": ${meta(4)},\n "wiki": "enwiki"}`, // Sent on two data lines.
   ];
-  const body = ":ok\n\n" + texts.map((text) =>
-    `event: message\n${
-      text.split("\n").map((line) => `data: ${line}\n`).join("")
-    }\n`
-  ).join("");
+  const body = ":ok\n\n" +
+    texts.map((text) =>
+      `event: message\n${
+        text.split("\n").map((line) => `data: ${line}\n`).join("")
+      }\n`
+    ).join("");
   const stream = eventStream("recentchange", {
     userAgent: UA,
     fetch: () =>

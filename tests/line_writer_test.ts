@@ -11,7 +11,9 @@ function recording(most = Infinity): CliOutput & { writes: string[] } {
     write: () => Promise.reject(new Error("lines are written synchronously")),
     writeSync(bytes: Uint8Array): number {
       const n = Math.min(bytes.length, most);
-      output.writes.push(decoder.decode(bytes.subarray(0, n), { stream: true }));
+      output.writes.push(
+        decoder.decode(bytes.subarray(0, n), { stream: true }),
+      );
       return n;
     },
     isTerminal: () => false,
