@@ -13,6 +13,7 @@ import { ManualClock } from "../src/testing/manual_clock.ts";
 /** An upstream the test feeds: each event carries the cursor the stream has after it. */
 class ScriptedStream implements EventStream<number> {
   cursor = "";
+  eventText = ""; // The sink never reads it.
   reads = 0;
   closed = false;
   #queue: { event: number; cursor: string }[] = [];
