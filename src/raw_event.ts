@@ -14,11 +14,19 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
+/** How far the scan from the start looks for `meta` before trying the end. */
+const EARLY_SCAN_CHARS = 512;
+const NOT_FOUND = -1;
+const MALFORMED = -2;
+
 /**
  * Parses the top-level `meta` object of an event's JSON text, skipping the
- * rest: a scan to the `"meta"` key at depth 1 (the server writes it second,
- * after `$schema`), then `JSON.parse` of that object only (tried first up to
- * its first `}`, which is all of a flat object).
+ * rest. The server writes `meta` early in some streams (second, after
+ * `$schema`, in recentchange) and last in others (page_change): a scan of
+ * the first characters looks for the `"meta"` key at depth 1; failing that,
+ * the last `"meta":` is tried as the top-level object's last member; failing
+ * that, the whole text is scanned. Only `meta` is parsed (`JSON.parse` of
+ * its object alone).
  *
  * @param text An event's JSON text (a frame's `data`).
  * @returns The parsed `meta` value, or `undefined` when the text has no
@@ -29,47 +37,92 @@ const CLOSE_BRACKET = 0x5d;
  * import assert from "node:assert/strict";
  * import { readMeta } from "./raw_event.ts";
  *
- * const text = '{"$schema":"/x","title":"a \\\\"meta\\\\": {}","meta":{"topic":"eqiad.x","partition":0,"offset":7},"wiki":"enwiki"}';
+ * const text = '{"$schema":"/x","title":"a \\"meta\\": {}","meta":{"topic":"eqiad.x","partition":0,"offset":7},"wiki":"enwiki"}';
  * assert.deepEqual(readMeta(text), { topic: "eqiad.x", partition: 0, offset: 7 });
  * assert.equal(readMeta('{"inner":{"meta":{}}}'), undefined);
+ * // Last, with a nested object (page_change's meta.key):
+ * assert.deepEqual(readMeta('{"a":1,"meta":{"offset":3,"key":{"id":1}}}'), { offset: 3, key: { id: 1 } });
  * ```
  */
 export function readMeta(text: string): unknown {
-  const n = text.length;
+  let start = findTopLevelMeta(text, EARLY_SCAN_CHARS);
+  if (start === NOT_FOUND) {
+    const last = readLastMeta(text);
+    if (last !== undefined) return last;
+    start = findTopLevelMeta(text, text.length);
+  }
+  return start < 0 ? undefined : parseObjectAt(text, start);
+}
+
+/**
+ * The index of the `{` opening the value of the `"meta"` key at depth 1,
+ * when the key starts before `limit`; `NOT_FOUND`, or `MALFORMED` when the
+ * text is not well-formed up to there.
+ */
+function findTopLevelMeta(text: string, limit: number): number {
+  const n = Math.min(text.length, limit);
   let depth = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
       const end = stringEnd(text, i);
-      if (end < 0) return undefined;
+      if (end < 0) return MALFORMED;
       if (depth === 1 && end - i === 5 && text.startsWith('"meta"', i)) {
         let j = skipSpace(text, end + 1);
-        if (text.charCodeAt(j) !== 0x3a) return undefined; // ":"
+        if (text.charCodeAt(j) !== 0x3a) return MALFORMED; // ":"
         j = skipSpace(text, j + 1);
-        if (text.charCodeAt(j) !== OPEN_BRACE) return undefined;
-        // The fast path for a flat meta (the server's): up to the first "}".
-        // The slice is a prefix of the text, so it parses as the same
-        // tokens: it is valid JSON only when that "}" closes the object.
-        const first = text.indexOf("}", j);
-        if (first < 0) return undefined;
-        try {
-          return JSON.parse(text.slice(j, first + 1));
-        } catch {
-          // A "}" inside a string or a nested value: find the real end.
-        }
-        const close = valueEnd(text, j);
-        if (close < 0) return undefined;
-        try {
-          return JSON.parse(text.slice(j, close + 1));
-        } catch {
-          return undefined;
-        }
+        return text.charCodeAt(j) === OPEN_BRACE ? j : MALFORMED;
       }
       i = end;
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
     else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
   }
-  return undefined;
+  return NOT_FOUND;
+}
+
+/** Parses the object opening at `start`: tried first up to its first `}` (all of a flat object). */
+function parseObjectAt(text: string, start: number): unknown {
+  // The slice is a prefix of the text from `start`, so it parses as the
+  // same tokens: it is valid JSON only when that "}" closes the object.
+  const first = text.indexOf("}", start);
+  if (first < 0) return undefined;
+  try {
+    return JSON.parse(text.slice(start, first + 1));
+  } catch {
+    // A "}" inside a string or a nested value: find the real end.
+  }
+  const close = valueEnd(text, start);
+  if (close < 0) return undefined;
+  try {
+    return JSON.parse(text.slice(start, close + 1));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `meta` as the top-level object's last member: the text ends with
+ * `"meta":<object>}`. In well-formed JSON that object closes right before
+ * the text's last brace, so the member belongs to the outermost object
+ * (a `"meta":` inside a string has its quotes escaped; one preceded by a
+ * backslash is the end of a longer key, and is left to the full scan).
+ */
+function readLastMeta(text: string): unknown {
+  const end = text.length - 1;
+  if (text.charCodeAt(end) !== CLOSE_BRACE) return undefined;
+  const key = text.lastIndexOf('"meta":');
+  if (key <= 0 || text.charCodeAt(key - 1) === BACKSLASH) return undefined;
+  const start = skipSpace(text, key + 7);
+  if (text.charCodeAt(start) !== OPEN_BRACE) return undefined;
+  let close = end - 1;
+  while (close > start && isSpace(text.charCodeAt(close))) close--;
+  if (text.charCodeAt(close) !== CLOSE_BRACE) return undefined;
+  try {
+    const meta: unknown = JSON.parse(text.slice(start, close + 1));
+    return meta !== null && typeof meta === "object" ? meta : undefined;
+  } catch {
+    return undefined; // Not the last member after all.
+  }
 }
 
 /**
@@ -168,10 +221,10 @@ function valueEnd(text: string, start: number): number {
 }
 
 function skipSpace(text: string, i: number): number {
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
-    i++;
-  }
+  while (i < text.length && isSpace(text.charCodeAt(i))) i++;
   return i;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }

@@ -72,3 +72,32 @@ Deno.test("mayHaveString and mayHaveLiteral say no only when no value can match;
   assert.equal(ns('{"namespace":140,"offset":1014,"v":0.5,"w":-14}'), false);
   assert.equal(mayHaveLiteral([true])('{"bot":false,"minor":false}'), false);
 });
+
+Deno.test("readMeta past the first characters: meta last (page_change's place, with its nested key), in the middle, or only nested", () => {
+  const meta = {
+    topic: "eqiad.mediawiki.page_change.v1",
+    partition: 0,
+    offset: 1109139115,
+    key: { wiki_id: "wikidatawiki", page_id: 60841697 },
+  };
+  const pad = "x".repeat(700); // Beyond the early scan.
+  const cases: [string, unknown][] = [
+    [JSON.stringify({ pad, meta }), meta],
+    [`{"pad":"${pad}" , "meta" : ${JSON.stringify(meta)} }`, meta],
+    [JSON.stringify({ pad, meta, after: 1 }), meta],
+    [JSON.stringify({ pad, meta, b: { meta: { x: 1 } } }), meta],
+    [JSON.stringify({ pad, meta, ['a"meta']: { x: 1 } }), meta],
+    [JSON.stringify({ pad, b: { meta: { x: 1 } } }), undefined],
+    [JSON.stringify({ pad, b: [{ meta: { x: 1 } }] }), undefined],
+    [JSON.stringify({ pad: `${pad}","meta":{"fake":1}}` }), undefined],
+  ];
+  for (const [text, expected] of cases) {
+    assert.deepEqual(readMeta(text), expected, text.slice(700));
+  }
+  // Every prefix of such an event: the real meta or nothing.
+  const text = JSON.stringify({ pad, title: '"meta":{}}', meta });
+  for (let end = 0; end <= text.length; end++) {
+    const found = readMeta(text.slice(0, end));
+    if (found !== undefined) assert.deepEqual(found, meta, `prefix ${end}`);
+  }
+});
