@@ -34,7 +34,12 @@ import {
   type Corpus,
   syntheticCorpus,
 } from "./bench_corpus.ts";
-import { benchClient, printClientBench } from "./bench_client.ts";
+import {
+  benchClient,
+  benchPrefilter,
+  printClientBench,
+  printPrefilterBench,
+} from "./bench_client.ts";
 import { measureRetainedMemory, printRetainedMemory } from "./bench_memory.ts";
 import { printEmulatorBench } from "./bench_emulator.ts";
 import { printCheckpointBench } from "./bench_checkpoint.ts";
@@ -305,6 +310,7 @@ if (import.meta.main) {
   }
   console.log();
   printClientBench(await benchClient(RUNS, CORPUS_BYTES));
+  printPrefilterBench(await benchPrefilter(RUNS, CORPUS_BYTES));
   console.log();
   printPeerBench(await benchPeers(quick ? 3 : 7, 2 * CORPUS_BYTES));
   console.log();

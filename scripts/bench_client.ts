@@ -13,8 +13,16 @@
  */
 
 import { eventStream } from "../src/client.ts";
+import { byWiki, type EventFilter } from "../src/filter.ts";
+import type { EventStreamsEvent } from "../src/types.ts";
 import { SseDecoder } from "../src/sse/decoder.ts";
-import { chunk, type Corpus, syntheticCorpus } from "./bench_corpus.ts";
+import {
+  captureStreamCorpus,
+  chunk,
+  type Corpus,
+  syntheticCorpus,
+} from "./bench_corpus.ts";
+import { median } from "./bench_process.ts";
 
 const CHUNK_SIZE = 16 * 1024;
 
@@ -40,7 +48,12 @@ function floor(chunks: Uint8Array[]): number {
   return events;
 }
 
-async function client(chunks: Uint8Array[], expected: number): Promise<number> {
+/** `eventStream()` over a canned body of `chunks`, read to its end. */
+async function client(
+  chunks: Uint8Array[],
+  stream = "recentchange",
+  filter?: EventFilter<EventStreamsEvent>,
+): Promise<number> {
   const fetch = () => {
     let i = 0;
     const body = new ReadableStream<Uint8Array>({
@@ -53,16 +66,18 @@ async function client(chunks: Uint8Array[], expected: number): Promise<number> {
       new Response(body, { headers: { "content-type": "text/event-stream" } }),
     );
   };
-  const stream = eventStream("recentchange", {
+  const events = eventStream(stream, {
     userAgent: "eventstreams-bench/0.1.0 (https://jsr.io/@eventstreams/client)",
     fetch,
     canary: true,
+    allowUnknownStreams: true,
+    ...(filter ? { filter } : {}),
+    // The end of the body ends the run (else the backoff sleep is measured).
+    onDisconnect: () => void events.close(),
   });
-  let events = 0;
-  for await (const _ of stream) {
-    if (++events === expected) break;
-  }
-  return events;
+  let count = 0;
+  for await (const _ of events) count++;
+  return count;
 }
 
 /**
@@ -80,7 +95,7 @@ export async function benchClient(
   const chunks = chunk(corpus.bytes, CHUNK_SIZE);
   const contenders: [string, () => Promise<number> | number][] = [
     ["SseDecoder + JSON.parse (floor)", () => floor(chunks)],
-    ["eventStream()", () => client(chunks, corpus.frames)],
+    ["eventStream()", () => client(chunks)],
   ];
   const times = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
   for (let round = 0; round < runs + 1; round++) {
@@ -134,4 +149,84 @@ export function printClientBench(rows: ClientBenchRow[]): void {
   );
 }
 
-if (import.meta.main) printClientBench(await benchClient());
+/** What the raw-text prefilter gains on one corpus, in memory. */
+export interface PrefilterRow {
+  corpus: string;
+  filter: string;
+  /** Events handed over with the filter, of all. */
+  kept: number;
+  events: number;
+  /** Median over rounds of the unfiltered time / the filtered time. */
+  speedup: number;
+}
+
+/**
+ * `byWiki("enwiki")` against no filter on the synthetic recentchange corpus
+ * (`meta` written second) and the page_change capture (`meta` written
+ * last), in 60 KB chunks (what loopback HTTP delivers).
+ *
+ * @param runs Timed rounds.
+ * @param corpusBytes Corpus size.
+ * @returns One row per corpus.
+ */
+export async function benchPrefilter(
+  runs = 7,
+  corpusBytes = 32 * 1024 * 1024,
+): Promise<PrefilterRow[]> {
+  const cases: [Corpus, string][] = [
+    [syntheticCorpus(corpusBytes), "recentchange"],
+    [await captureStreamCorpus(corpusBytes), "mediawiki.page_change.v1"],
+  ];
+  const rows: PrefilterRow[] = [];
+  for (const [corpus, stream] of cases) {
+    const chunks = chunk(corpus.bytes, 60_000);
+    const filter = byWiki("enwiki");
+    const ratios: number[] = [];
+    let kept = 0;
+    for (let round = 0; round < runs + 1; round++) {
+      let start = performance.now();
+      const all = await client(chunks, stream);
+      const unfilteredMs = performance.now() - start;
+      start = performance.now();
+      kept = await client(chunks, stream, filter);
+      const filteredMs = performance.now() - start;
+      if (all !== corpus.frames) {
+        throw new Error(`${corpus.name}: ${all} events of ${corpus.frames}`);
+      }
+      if (round > 0) ratios.push(unfilteredMs / filteredMs);
+    }
+    rows.push({
+      corpus: `${corpus.name} (${stream})`,
+      filter: 'byWiki("enwiki")',
+      kept,
+      events: corpus.frames,
+      speedup: median(ratios),
+    });
+  }
+  return rows;
+}
+
+/**
+ * Prints the rows.
+ *
+ * @param rows What {@linkcode benchPrefilter} measured.
+ */
+export function printPrefilterBench(rows: PrefilterRow[]): void {
+  console.log(
+    "Raw-text prefilter in memory (cursor exact; median of per-round ratios)",
+  );
+  for (const row of rows) {
+    console.log(
+      `  ${row.corpus.padEnd(42)} ${row.filter} keeps ${
+        row.kept.toLocaleString("en-US")
+      } of ${row.events.toLocaleString("en-US")}: ${
+        row.speedup.toFixed(2)
+      }x faster than unfiltered`,
+    );
+  }
+}
+
+if (import.meta.main) {
+  printClientBench(await benchClient());
+  printPrefilterBench(await benchPrefilter());
+}

@@ -40,6 +40,38 @@ export async function captureCorpus(minBytes: number): Promise<Corpus> {
   return { name: "capture", bytes, frames: copies * CAPTURE_FRAMES };
 }
 
+/**
+ * The capture's events repeated as one stream of distinct events, for a
+ * client (which drops repeats): each copy's Kafka offsets (in ids and
+ * `meta`) are shifted past the copy before, the header comments and `:ok`
+ * kept once.
+ *
+ * @param minBytes Minimum size of the result.
+ * @returns The corpus.
+ */
+export async function captureStreamCorpus(minBytes: number): Promise<Corpus> {
+  const text = await Deno.readTextFile(CAPTURE_PATH);
+  const body = text.indexOf("\nevent: ") + 1; // After the comments and `:ok`.
+  const frames = text.slice(body);
+  const parts = [text.slice(0, body)];
+  let size = parts[0].length;
+  let copies = 0;
+  for (; size < minBytes; copies++) {
+    const shift = copies * 1_000_000;
+    const copy = frames.replace(
+      /("partition":\d+,"offset":)(\d+)/g,
+      (_, head: string, offset: string) => `${head}${Number(offset) + shift}`,
+    );
+    parts.push(copy);
+    size += copy.length;
+  }
+  return {
+    name: "capture",
+    bytes: new TextEncoder().encode(parts.join("")),
+    frames: copies * CAPTURE_FRAMES,
+  };
+}
+
 /** Wikis with a weight (roughly their share of edits) and the words their titles and comments use. */
 const WIKIS: readonly {
   wiki: string;
