@@ -395,7 +395,10 @@ export class Relay {
     };
     try {
       for await (const event of stream) {
-        const record = this.#toRecord(event as EventStreamsEvent);
+        const record = this.#toRecord(
+          event as EventStreamsEvent,
+          stream.eventText,
+        );
         if (record === undefined) continue;
         pending.push(record);
         if (flushing === undefined) startFlush();
@@ -434,7 +437,8 @@ export class Relay {
     if (this.#mirrors.get(old) === 0) this.#mirrors.delete(old);
   }
 
-  #toRecord(event: EventStreamsEvent): RelayRecord | undefined {
+  /** The record of an event; its data is the upstream's JSON text, as sent. */
+  #toRecord(event: EventStreamsEvent, text: string): RelayRecord | undefined {
     const { topic, partition, offset, dt } = event.meta;
     if (this.#mirror.log(topic, partition) === undefined) {
       // Known limit: every public stream has one partition per topic; the
@@ -452,7 +456,7 @@ export class Relay {
       partition,
       offset,
       timestamp: Number.isFinite(timestamp) ? timestamp : this.#clock.now(),
-      data: JSON.stringify(event),
+      data: text,
     };
   }
 
