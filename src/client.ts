@@ -60,6 +60,7 @@
 import { Backoff, type BackoffHint, parseRetryAfter } from "./backoff.ts";
 import { sleep } from "./clock.ts";
 import { EventStreamsHttpError, EventStreamsRefusedError } from "./errors.ts";
+import { Deadline } from "./deadline.ts";
 import { DedupeWindow } from "./dedupe.ts";
 import {
   type Config,
@@ -464,9 +465,12 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       }
       return { reason, healthy: this.#advances > advancesAtStart };
     };
+    // Per PROTOCOL.md: a zombie connection hangs inside read(); only a timer
+    // running during the wait can end it. One timer serves every wait.
+    const deadline = new Deadline(clock, () => drop("idle-timeout"));
     const arm = (ms: number, what: string) => {
       waitingFor = what;
-      return clock.setTimeout(() => drop("idle-timeout"), ms);
+      deadline.setIn(ms);
     };
     const onStop = () =>
       drop(this.#stop.signal.reason === CLOSED ? "closed" : "aborted");
@@ -476,7 +480,7 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       this.#config.maxConnectionMs,
     );
     // A server that never answers the request is dropped too.
-    let disarm = arm(
+    arm(
       headersTimeoutMs,
       `no response headers within ${headersTimeoutMs} ms (headersTimeoutMs)`,
     );
@@ -500,17 +504,19 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
         }
         return ended("network", error);
       } finally {
-        disarm();
+        deadline.clear();
       }
       this.#refusals = 0;
       reader = response.body?.getReader();
       const type = response.headers.get("content-type") ?? "";
       if (response.status !== 200 || !/^text\/event-stream\b/i.test(type)) {
-        disarm = arm(
+        arm(
           headersTimeoutMs,
           `the error body did not end within ${headersTimeoutMs} ms (headersTimeoutMs)`,
         );
-        const excerpt = await readExcerpt(reader).finally(disarm);
+        const excerpt = await readExcerpt(reader).finally(() =>
+          deadline.clear()
+        );
         if (reason) return ended(reason);
         const refusal = this.#refused(response, type, excerpt);
         reason = refusal.reason;
@@ -531,11 +537,10 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       const decoder = new SseDecoder((frame) => frames.push(frame));
       while (true) {
         let chunk: ReadableStreamReadResult<Uint8Array>;
-        // Per PROTOCOL.md: a zombie connection hangs inside read(); only a
-        // timer running during the read can end it. Only progress (an event
-        // that moves the cursor) refills its budget, never bytes alone.
+        // Only progress (an event that moves the cursor) refills the wait's
+        // budget, never bytes alone.
         const boundMs = watchdog.boundMs;
-        disarm = arm(
+        arm(
           watchdog.remainingMs,
           `no new event for ${boundMs} ms (${
             this.#config.idleAdaptive && boundMs < this.#config.idleTimeoutMs
@@ -550,7 +555,7 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
         } catch (error) {
           return ended("network", error);
         } finally {
-          disarm();
+          deadline.clear();
           now = clock.now();
           watchdog.waited(now - waitStart);
         }
@@ -594,7 +599,7 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       reason ??= "closed"; // Left at a yield: the consumer stopped.
       this.#stop.signal.removeEventListener("abort", onStop);
       cancelMaxAge();
-      disarm();
+      deadline.dispose();
       // Fully released before the caller may open the next connection (a
       // response body is read, and so released, only through `reader`). A
       // body read to its end is released already (and an abort would cost

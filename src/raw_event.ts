@@ -26,7 +26,8 @@ const MALFORMED = -2;
  * the first characters looks for the `"meta"` key at depth 1; failing that,
  * the last `"meta":` is tried as the top-level object's last member; failing
  * that, the whole text is scanned. Only `meta` is parsed (`JSON.parse` of
- * its object alone).
+ * its object alone). A text with two top-level `meta` keys (which no server
+ * writes) may give either.
  *
  * @param text An event's JSON text (a frame's `data`).
  * @returns The parsed `meta` value, or `undefined` when the text has no
@@ -227,4 +228,31 @@ function skipSpace(text: string, i: number): number {
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/**
+ * An event's JSON on one line: `text`, its JSON text as the server sent it
+ * (the stream's `eventText`: no second serialization, integers beyond 2^53
+ * intact), when that is one line; else `JSON.stringify(event)` (data sent on
+ * several `data:` lines holds line feeds).
+ *
+ * @param event The event.
+ * @param text Its JSON text, when known.
+ * @returns The JSON text, without a line break.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { oneLineJson } from "./raw_event.ts";
+ *
+ * assert.equal(oneLineJson({ n: 1 }, '{"n": 1}'), '{"n": 1}');
+ * assert.equal(oneLineJson({ n: 1 }, '{\n"n": 1}'), '{"n":1}');
+ * assert.equal(oneLineJson({ n: 1 }), '{"n":1}');
+ * ```
+ */
+export function oneLineJson(event: unknown, text?: string): string {
+  // An SSE frame's data can hold LF only (CR ends a line in the SSE syntax).
+  return text !== undefined && text !== "" && !text.includes("\n")
+    ? text
+    : JSON.stringify(event);
 }

@@ -868,9 +868,14 @@ Deno.test("tail (subprocess): --help exits 0 and a bad flag exits 2 with a helpf
 /**
  * Runs `tail --checkpoint-every <every> --max <max>` in-process against the
  * emulator, recording each write to stdout: its lines' offsets and the
- * offset the checkpoint file held at that moment.
+ * offset the checkpoint file held at that moment. From write `closeAtWrite`
+ * on, stdout is closed (writes fail with BrokenPipe).
  */
-async function tailCheckpointWrites(every: number, max: number) {
+async function tailCheckpointWrites(
+  every: number | undefined,
+  max: number,
+  { closeAtWrite = Infinity } = {},
+) {
   const { streams, offsets, since } = recentChangeData();
   await using emulator = serveEmulator({ streams });
   const dir = await Deno.makeTempDir();
@@ -887,13 +892,17 @@ async function tailCheckpointWrites(every: number, max: number) {
     const io = fakeIo(systemClock);
     const writes: { savedBefore: number | undefined; lines: number[] }[] = [];
     io.stdout = {
-      write: () => {
-        throw new Error("tail writes its lines synchronously");
-      },
-      writeSync(bytes: Uint8Array): number {
+      write(bytes: Uint8Array): Promise<number> {
+        if (writes.length + 1 >= closeAtWrite) {
+          // The reader went away (`| head`).
+          return Promise.reject(new Deno.errors.BrokenPipe("Broken pipe"));
+        }
         const lines = offsetsOfLines(new TextDecoder().decode(bytes));
         writes.push({ savedBefore: savedOffset(), lines });
-        return bytes.length;
+        return Promise.resolve(bytes.length);
+      },
+      writeSync: () => {
+        throw new Error("stdout is written asynchronously");
       },
       isTerminal: () => false,
     };
@@ -904,8 +913,7 @@ async function tailCheckpointWrites(every: number, max: number) {
       since,
       "--checkpoint",
       checkpoint,
-      "--checkpoint-every",
-      String(every),
+      ...(every === undefined ? [] : ["--checkpoint-every", String(every)]),
       "--max",
       String(max),
       "--base-url",
@@ -914,6 +922,7 @@ async function tailCheckpointWrites(every: number, max: number) {
       UA,
     ], io);
     assert.equal(code, 0, io.err.text);
+    assert.equal(io.err.text, "");
     return { writes, offsets, saved: savedOffset() };
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -945,6 +954,18 @@ Deno.test("tail --checkpoint-every 7: lines go out in batches, and a checkpoint 
     );
   }
   assert.equal(saved, offsets[100]);
+});
+
+Deno.test("tail --checkpoint: when stdout closes (| head), it ends quietly and saves the cursor of the last batch written", async () => {
+  // The default (a save a second at most: none yet when stdout closes), and one per event.
+  for (const every of [undefined, 1]) {
+    const { writes, offsets, saved } = await tailCheckpointWrites(every, 300, {
+      closeAtWrite: 4,
+    });
+    assert.equal(writes.length, 3);
+    const lastWritten = writes.at(-1)!.lines.at(-1)!;
+    assert.equal(saved, offsets[offsets.indexOf(lastWritten) + 1], `${every}`);
+  }
 });
 
 Deno.test("tail: events that the filter drops still advance the checkpoint (the saved cursor is the stream's, not the printed events')", async () => {
@@ -1081,12 +1102,12 @@ Deno.test("tail: a checkpoint that cannot be saved ends the run with exit 1 and 
     const out = io.out;
     let vanished = false;
     io.stdout = {
-      write: (bytes) => out.write(bytes),
-      writeSync(bytes) {
+      write(bytes) {
         if (!vanished) Deno.removeSync(`${dir}/gone`, { recursive: true });
         vanished = true; // The checkpoint's directory vanishes as the first event is printed.
-        return out.writeSync(bytes);
+        return out.write(bytes);
       },
+      writeSync: (bytes) => out.writeSync(bytes),
       isTerminal: () => false,
     };
     const code = await main([

@@ -8,78 +8,101 @@ function recording(most = Infinity): CliOutput & { writes: string[] } {
   const decoder = new TextDecoder();
   const output = {
     writes: [] as string[],
-    write: () => Promise.reject(new Error("lines are written synchronously")),
-    writeSync(bytes: Uint8Array): number {
+    write(bytes: Uint8Array): Promise<number> {
       const n = Math.min(bytes.length, most);
       output.writes.push(
         decoder.decode(bytes.subarray(0, n), { stream: true }),
       );
-      return n;
+      return Promise.resolve(n);
+    },
+    writeSync: () => {
+      throw new Error("lines are written asynchronously");
     },
     isTerminal: () => false,
   };
   return output;
 }
 
-Deno.test("line writer: lines wait in one buffer until the event loop turns (the idle flush), then go out in one write", async () => {
+Deno.test("line writer: lines wait in one buffer until the event loop turns (the idle flush), then go out in one write with their mark", async () => {
   const clock = new ManualClock(0);
   const output = recording();
-  const lines = new LineWriter(output, { clock });
-  lines.writeLine('{"a":1}');
-  lines.writeLine('{"b":"é"}');
+  let handedOver = 0;
+  const lines = new LineWriter(output, { clock, mark: () => handedOver });
+  assert.equal(lines.writeLine('{"a":1}'), undefined);
+  assert.equal(lines.writeLine('{"b":"é"}'), undefined);
+  handedOver = 2;
   assert.deepEqual(output.writes, []);
   assert.equal(clock.pendingTimers, 1); // One timer for any number of lines.
   await clock.tick(0);
   assert.deepEqual(output.writes, ['{"a":1}\n{"b":"é"}\n']);
+  assert.equal(lines.lastWrittenMark, 2);
   assert.equal(clock.pendingTimers, 0);
-  lines.flush(); // Nothing buffered: nothing written.
+  await lines.flush(); // Nothing buffered: nothing written.
   assert.equal(output.writes.length, 1);
 });
 
-Deno.test("line writer: a full buffer is written before the line that does not fit; a line longer than the buffer goes on its own; order and bytes are kept", () => {
+Deno.test("line writer: a line that does not fit goes out after the buffer, awaitable; order and bytes are kept through short writes", async () => {
   const clock = new ManualClock(0);
   const output = recording(1000); // Short writes are continued.
   const hooks: string[] = [];
+  let handedOver = 0;
   const lines = new LineWriter(output, {
     clock,
     beforeWrite: () => hooks.push("before"),
     afterWrite: () => hooks.push("after"),
+    mark: () => handedOver,
   });
   const expected: string[] = [];
-  for (let i = 0; i < 3000; i++) {
+  let batches = 0;
+  for (let i = 0; i < 30_000; i++) {
     const line = `${i}:${"x".repeat(i % 97)}ü`;
-    lines.writeLine(line);
+    handedOver = i + 1;
+    const batch = lines.writeLine(line);
     expected.push(line);
+    if (batch) {
+      batches++;
+      await batch;
+      // The buffer went without a mark, the line after it with its own.
+      assert.equal(lines.lastWrittenMark, i + 1);
+    }
   }
-  const long = "y".repeat(200_000);
-  lines.writeLine(long);
+  assert.ok(batches >= 1, "a full buffer is written at once");
+  const long = "y".repeat(2_000_000);
+  handedOver++;
+  await lines.writeLine(long);
   expected.push(long);
-  lines.writeLine("last");
-  expected.push("last");
-  assert.ok(output.writes.length > 0, "a full buffer is written at once");
-  lines.flush();
+  await lines.flush();
   assert.equal(output.writes.join(""), expected.map((l) => `${l}\n`).join(""));
   assert.equal(clock.pendingTimers, 0); // flush() cancels the idle flush.
-  assert.equal(hooks.length % 2, 0);
-  assert.ok(hooks.length >= 6); // The buffered lines, the long one, the rest.
+  assert.ok(hooks.length >= 2 * (2 * batches + 2));
+  for (let i = 0; i < hooks.length; i += 2) {
+    assert.deepEqual(hooks.slice(i, i + 2), ["before", "after"]);
+  }
 });
 
-Deno.test("line writer: a failed write (a closed pipe) fails every later call with its error", async () => {
+Deno.test("line writer: a failed write (a closed pipe) fails every later call with its error, and keeps the last written mark", async () => {
   const clock = new ManualClock(0);
   const closed = new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
   let calls = 0;
+  let handedOver = 0;
   const lines = new LineWriter({
-    write: () => Promise.reject(closed),
-    writeSync: () => {
+    write: () => {
       calls++;
-      throw closed;
+      return calls === 1 ? Promise.resolve(4) : Promise.reject(closed);
     },
+    writeSync: () => 0,
     isTerminal: () => false,
-  }, { clock });
+  }, { clock, mark: () => handedOver });
   lines.writeLine("one");
+  handedOver = 1;
+  await lines.flush();
+  assert.equal(lines.lastWrittenMark, 1);
+  lines.writeLine("two");
+  handedOver = 2;
   await clock.tick(0); // The idle flush fails; the error is kept.
-  assert.equal(calls, 1);
-  assert.throws(() => lines.writeLine("two"), (e) => e === closed);
-  assert.throws(() => lines.flush(), (e) => e === closed);
-  assert.equal(calls, 1);
+  assert.equal(calls, 2);
+  assert.throws(() => lines.writeLine("three"), (e) => e === closed);
+  await assert.rejects(lines.flush(), (e) => e === closed);
+  assert.equal(calls, 2);
+  assert.equal(lines.lastWrittenMark, 1);
 });

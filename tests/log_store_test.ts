@@ -84,3 +84,22 @@ Deno.test("retention drops whole segments last written before it, never the newe
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a record's data comes back from the log exactly as the server sent it: spacing and integers beyond 2^53 kept across a reopen", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "eventstreams_log_" });
+  try {
+    const sent = {
+      ...record(1),
+      data:
+        '{"meta": {"offset": 1, "dt": "2026-09-27T16:00:00Z"}, "rev": 12345678901234567891}',
+    };
+    const { log } = await reopen(dir);
+    await log.append([sent, record(2)]);
+    await log.close();
+    const { log: reopened, records } = await reopen(dir);
+    await reopened.close();
+    assert.deepEqual(records, [sent, record(2)]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

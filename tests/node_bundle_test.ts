@@ -120,6 +120,7 @@ const CORE = [
   "src/date_time.ts",
   "src/raw_event.ts",
   "src/backoff.ts",
+  "src/deadline.ts",
   "src/dedupe.ts",
   "src/filter.ts",
   "src/_path.ts",

@@ -8,6 +8,7 @@
 import type { EventStreamsEvent } from "../types.ts";
 import type { ArgsEnv, OutputFormat } from "./args.ts";
 import { getPath } from "../_path.ts";
+import { oneLineJson } from "../raw_event.ts";
 import type { CliOutput } from "./io.ts";
 
 /**
@@ -34,10 +35,7 @@ import type { CliOutput } from "./io.ts";
  * ```
  */
 export function formatNdjson(event: EventStreamsEvent, text?: string): string {
-  // An SSE frame's data can hold LF only (CR ends a line in the SSE syntax).
-  return text !== undefined && text !== "" && !text.includes("\n")
-    ? text
-    : JSON.stringify(event);
+  return oneLineJson(event, text);
 }
 
 /** Options for {@linkcode formatPretty}. */

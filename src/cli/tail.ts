@@ -246,12 +246,13 @@ async function follow(
 
   // Lines go out in batches (line_writer.ts). Per the checkpoint module: an event is saved
   // when the loop asks for the next one, and each save writes the buffered lines first, so a
-  // checkpoint never covers an event that is not written (at-least-once); a run that fails or
-  // whose output closes keeps a resume point at or before the last event written.
+  // checkpoint never covers an event that is not written (at-least-once); a run whose output
+  // closes saves the cursor of the last batch written.
   const lines = new LineWriter(io.stdout, {
     clock: io.clock,
     beforeWrite: () => status?.beforeOutput(),
     afterWrite: () => status?.afterOutput(),
+    mark: () => stream.cursor,
   });
   const events: AsyncIterable<EventStreamsEvent> = store === undefined
     ? stream
@@ -278,10 +279,14 @@ async function follow(
   };
   /** Stopped by --max or Ctrl-C right after writing an event: it counts as done. */
   let stoppedAfterWrite = false;
+  /** The reader of stdout went away (`| head`): a normal end. */
+  let outputClosed = false;
+  let caught: { error: unknown } | undefined;
   status?.start();
   try {
     for await (const event of events) {
-      lines.writeLine(render(event));
+      const batch = lines.writeLine(render(event)); // A promise when a batch goes out.
+      if (batch) await batch;
       written++;
       lastEventDt = typeof event.meta?.dt === "string"
         ? event.meta.dt
@@ -294,30 +299,41 @@ async function follow(
       }
     }
   } catch (error) {
-    if (!isBrokenPipe(error)) {
-      status?.stop(); // Clear the line before the message.
-      fail(error);
-    }
+    caught = { error };
   } finally {
-    stopListening();
-    // The last lines, before the status line goes and before the last save.
+    // The last lines go out before any message, the status line's end and the last save
+    // (a reader that does not keep up holds them: Ctrl-C again still quits).
     try {
-      lines.flush();
+      await lines.flush();
     } catch (error) {
       stoppedAfterWrite = false;
-      if (!isBrokenPipe(error)) fail(error);
+      caught ??= { error };
+    }
+    if (caught !== undefined) {
+      if (isBrokenPipe(caught.error)) outputClosed = true;
+      else {
+        status?.stop(); // Clear the line before the message.
+        fail(caught.error);
+      }
     }
     status?.stop();
     await stream.close();
   }
-  // checkpointed() keeps a break's last event unsaved, as it may be unprocessed; this one was written.
-  if (stoppedAfterWrite && store !== undefined) {
+  // checkpointed() keeps a break's last event unsaved, as it may be unprocessed; this one was
+  // written. A closed output keeps the cursor of the last batch that was written.
+  const last = stoppedAfterWrite
+    ? stream.cursor
+    : outputClosed
+    ? lines.lastWrittenMark
+    : undefined;
+  if (store !== undefined && last !== undefined && last !== "") {
     try {
-      await store.save(stream.cursor);
+      await store.save(last);
     } catch (error) {
       fail(error);
     }
   }
+  stopListening();
   return exitCode;
 }
 

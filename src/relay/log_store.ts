@@ -275,11 +275,18 @@ async function dropExpired(
   return freed;
 }
 
-/** One record as a line: the event's JSON is embedded verbatim. */
+/** One record as a line: the event's JSON (one line) is embedded verbatim, last. */
 export function formatRecord(record: RelayRecord): string {
+  return `${recordHead(record)}${record.data}}\n`;
+}
+
+/** What precedes the data in a record's line. */
+function recordHead(
+  record: Pick<RelayRecord, "topic" | "partition" | "offset" | "timestamp">,
+): string {
   return `{"topic":${
     JSON.stringify(record.topic)
-  },"partition":${record.partition},"offset":${record.offset},"timestamp":${record.timestamp},"data":${record.data}}\n`;
+  },"partition":${record.partition},"offset":${record.offset},"timestamp":${record.timestamp},"data":`;
 }
 
 /** Reads one line written by {@linkcode formatRecord}. */
@@ -292,11 +299,16 @@ export function parseRecord(line: string): RelayRecord {
   ) {
     throw new TypeError(`expected {topic, partition, offset, timestamp, data}`);
   }
+  // The data as it was written (the server's text: its spacing, integers
+  // beyond 2^53), when the line is one formatRecord wrote.
+  const head = recordHead(value);
   return {
     topic: value.topic,
     partition: value.partition,
     offset: value.offset,
     timestamp: value.timestamp,
-    data: JSON.stringify(value.data),
+    data: line.startsWith(head) && line.endsWith("}")
+      ? line.slice(head.length, -1)
+      : JSON.stringify(value.data),
   };
 }

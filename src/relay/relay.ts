@@ -16,6 +16,7 @@
 import { eventStream } from "../client.ts";
 import { Cursor, type CursorEntry } from "../cursor.ts";
 import type { EventStreamsEvent } from "../types.ts";
+import { oneLineJson } from "../raw_event.ts";
 import type { StreamName } from "../streams.ts";
 import type { FetchFunction } from "../options.ts";
 import type { Clock } from "../clock.ts";
@@ -456,7 +457,7 @@ export class Relay {
       partition,
       offset,
       timestamp: Number.isFinite(timestamp) ? timestamp : this.#clock.now(),
-      data: text,
+      data: oneLineJson(event, text),
     };
   }
 
