@@ -3,29 +3,43 @@ import { LineWriter } from "../src/cli/line_writer.ts";
 import type { CliOutput } from "../src/cli/io.ts";
 import { ManualClock } from "../src/testing/manual_clock.ts";
 
-/** An output that records each write, writing at most `most` bytes per call. */
-function recording(most = Infinity): CliOutput & { writes: string[] } {
+/**
+ * An output that records each write, writing at most `most` bytes per call;
+ * `sync`: a file (written synchronously), else a pipe (asynchronously).
+ */
+function recording(
+  sync: boolean,
+  most = Infinity,
+): CliOutput & { writes: string[] } {
   const decoder = new TextDecoder();
+  const record = (bytes: Uint8Array) => {
+    const n = Math.min(bytes.length, most);
+    output.writes.push(decoder.decode(bytes.subarray(0, n), { stream: true }));
+    return n;
+  };
   const output = {
     writes: [] as string[],
     write(bytes: Uint8Array): Promise<number> {
-      const n = Math.min(bytes.length, most);
-      output.writes.push(
-        decoder.decode(bytes.subarray(0, n), { stream: true }),
-      );
-      return Promise.resolve(n);
+      if (sync) throw new Error("a file is written synchronously");
+      return Promise.resolve(record(bytes));
     },
-    writeSync: () => {
-      throw new Error("lines are written asynchronously");
+    writeSync(bytes: Uint8Array): number {
+      if (!sync) throw new Error("a pipe is written asynchronously");
+      return record(bytes);
     },
     isTerminal: () => false,
+    writesWithoutWaiting: () => sync,
   };
   return output;
 }
 
 Deno.test("line writer: lines wait in one buffer until the event loop turns (the idle flush), then go out in one write with their mark", async () => {
+  for (const sync of [false, true]) await idleFlush(sync);
+});
+
+async function idleFlush(sync: boolean) {
   const clock = new ManualClock(0);
-  const output = recording();
+  const output = recording(sync);
   let handedOver = 0;
   const lines = new LineWriter(output, { clock, mark: () => handedOver });
   assert.equal(lines.writeLine('{"a":1}'), undefined);
@@ -39,11 +53,15 @@ Deno.test("line writer: lines wait in one buffer until the event loop turns (the
   assert.equal(clock.pendingTimers, 0);
   await lines.flush(); // Nothing buffered: nothing written.
   assert.equal(output.writes.length, 1);
-});
+}
 
 Deno.test("line writer: a line that does not fit goes out after the buffer, awaitable; order and bytes are kept through short writes", async () => {
+  for (const sync of [false, true]) await overflow(sync);
+});
+
+async function overflow(sync: boolean) {
   const clock = new ManualClock(0);
-  const output = recording(1000); // Short writes are continued.
+  const output = recording(sync, 1000); // Short writes are continued.
   const hooks: string[] = [];
   let handedOver = 0;
   const lines = new LineWriter(output, {
@@ -78,20 +96,34 @@ Deno.test("line writer: a line that does not fit goes out after the buffer, awai
   for (let i = 0; i < hooks.length; i += 2) {
     assert.deepEqual(hooks.slice(i, i + 2), ["before", "after"]);
   }
-});
+}
 
 Deno.test("line writer: a failed write (a closed pipe) fails every later call with its error, and keeps the last written mark", async () => {
+  for (const sync of [false, true]) await failure(sync);
+});
+
+async function failure(sync: boolean) {
   const clock = new ManualClock(0);
   const closed = new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
   let calls = 0;
   let handedOver = 0;
+  const write = () => {
+    calls++;
+    if (calls === 1) return 4;
+    throw closed;
+  };
   const lines = new LineWriter({
-    write: () => {
-      calls++;
-      return calls === 1 ? Promise.resolve(4) : Promise.reject(closed);
+    write: async () => {
+      if (sync) throw new Error("a file is written synchronously");
+      await Promise.resolve();
+      return write();
     },
-    writeSync: () => 0,
+    writeSync: () => {
+      if (!sync) throw new Error("a pipe is written asynchronously");
+      return write();
+    },
     isTerminal: () => false,
+    writesWithoutWaiting: () => sync,
   }, { clock, mark: () => handedOver });
   lines.writeLine("one");
   handedOver = 1;
@@ -105,4 +137,4 @@ Deno.test("line writer: a failed write (a closed pipe) fails every later call wi
   await assert.rejects(lines.flush(), (e) => e === closed);
   assert.equal(calls, 2);
   assert.equal(lines.lastWrittenMark, 1);
-});
+}

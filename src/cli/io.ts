@@ -5,6 +5,7 @@
  * @module
  */
 
+import { fstatSync } from "node:fs";
 import { type Clock, systemClock } from "../clock.ts";
 
 /**
@@ -41,6 +42,13 @@ export interface CliOutput {
   writeSync(bytes: Uint8Array): number;
   /** Whether the output is a terminal. */
   isTerminal(): boolean;
+  /**
+   * Whether a write never waits on a reader (a regular file, `/dev/null`):
+   * then batches are written synchronously, which is faster; a pipe or a
+   * terminal is written asynchronously, so that signals are still handled
+   * while its reader lags. Absent: `false`.
+   */
+  writesWithoutWaiting?(): boolean;
 }
 
 /**
@@ -183,7 +191,12 @@ export function interruptAction(
  */
 export function denoIo(): CliIo {
   return {
-    stdout: Deno.stdout,
+    stdout: {
+      write: (bytes) => Deno.stdout.write(bytes),
+      writeSync: (bytes) => Deno.stdout.writeSync(bytes),
+      isTerminal: () => Deno.stdout.isTerminal(),
+      writesWithoutWaiting: stdoutWritesWithoutWaiting,
+    },
     stderr: Deno.stderr,
     env: {
       get(name: string): string | undefined {
@@ -221,4 +234,19 @@ export function denoIo(): CliIo {
       };
     },
   };
+}
+
+/**
+ * Whether this process's stdout is a regular file or a device that is not a
+ * terminal (`/dev/null`); `false` when unknown. (`node:fs`'s `fstat` needs
+ * no permission; Deno's `stat` of `/dev/stdout` needs `--allow-all`.)
+ */
+function stdoutWritesWithoutWaiting(): boolean {
+  try {
+    const info = fstatSync(1);
+    return info.isFile() ||
+      (info.isCharacterDevice() && !Deno.stdout.isTerminal());
+  } catch {
+    return false;
+  }
 }

@@ -5,8 +5,10 @@
  * the caller asks (before a checkpoint is saved, at the end). One awaited
  * write per event cost a round trip to the thread that writes (Deno writes
  * files and pipes off the main thread) each: a catch-up ran at a quarter of
- * the library's speed. Writes stay asynchronous so that signals (Ctrl-C,
- * SIGTERM) are still handled while a reader does not keep up.
+ * the library's speed. To a pipe or a terminal, writes are asynchronous so
+ * that signals (Ctrl-C, SIGTERM) are still handled while a reader does not
+ * keep up; to a file or `/dev/null`, which never wait on a reader, they are
+ * synchronous, which is faster (see `CliOutput.writesWithoutWaiting`).
  *
  * @module
  */
@@ -14,7 +16,7 @@
 import type { Clock } from "../clock.ts";
 import type { CliOutput } from "./io.ts";
 
-/** Buffered bytes that make a write. */
+/** Buffered bytes that make a write (each async write is a round trip to the writing thread). */
 const BATCH_BYTES = 1024 * 1024;
 const NEWLINE = 0x0a;
 
@@ -71,7 +73,7 @@ export interface LineWriterOptions<Mark> {
 export class LineWriter<Mark = unknown> {
   #output: CliOutput;
   #options: LineWriterOptions<Mark>;
-  #buffer: Uint8Array<ArrayBuffer> = new Uint8Array(BATCH_BYTES);
+  #buffer: Uint8Array<ArrayBuffer>;
   /** A buffer whose write has completed, for reuse. */
   #spare: Uint8Array<ArrayBuffer> | undefined;
   #length = 0;
@@ -80,6 +82,7 @@ export class LineWriter<Mark = unknown> {
   #failure: { error: unknown } | undefined;
   #cancelIdle: (() => void) | undefined;
   #lastWrittenMark: Mark | undefined;
+  #sync: boolean;
 
   /**
    * @param output Where the lines go.
@@ -88,6 +91,8 @@ export class LineWriter<Mark = unknown> {
   constructor(output: CliOutput, options: LineWriterOptions<Mark>) {
     this.#output = output;
     this.#options = options;
+    this.#sync = output.writesWithoutWaiting?.() ?? false;
+    this.#buffer = new Uint8Array(BATCH_BYTES);
   }
 
   /** The mark of the last write that completed; `undefined` before the first. */
@@ -159,6 +164,32 @@ export class LineWriter<Mark = unknown> {
   /** Writes `bytes` after the writes before it; `reuse`: its buffer is one of ours. */
   #enqueue(bytes: Uint8Array, reuse: boolean, marked: boolean): void {
     const mark = marked ? this.#options.mark?.() : undefined;
+    const written = () => {
+      if (marked) this.#lastWrittenMark = mark;
+      if (reuse) this.#spare = new Uint8Array(bytes.buffer as ArrayBuffer);
+    };
+    const failed = (error: unknown) => {
+      this.#failure ??= { error };
+      return error;
+    };
+    if (this.#sync) {
+      // Each write completes before the next is made: nothing is queued.
+      if (this.#failure) return;
+      this.#options.beforeWrite?.();
+      try {
+        let done = 0;
+        while (done < bytes.length) {
+          done += this.#output.writeSync(bytes.subarray(done));
+        }
+        written();
+      } catch (error) {
+        this.#writing = Promise.reject(failed(error));
+        this.#writing.catch(() => {}); // Handled: callers get it from write/flush.
+      } finally {
+        this.#options.afterWrite?.();
+      }
+      return;
+    }
     const write = async () => {
       this.#options.beforeWrite?.();
       try {
@@ -166,17 +197,15 @@ export class LineWriter<Mark = unknown> {
         while (done < bytes.length) {
           done += await this.#output.write(bytes.subarray(done));
         }
+        written();
       } catch (error) {
-        this.#failure ??= { error };
-        throw error;
+        throw failed(error);
       } finally {
         this.#options.afterWrite?.();
       }
-      if (marked) this.#lastWrittenMark = mark;
-      if (reuse) this.#spare = new Uint8Array(bytes.buffer as ArrayBuffer);
     };
     // After a failure nothing more is written: the chain stays rejected.
     this.#writing = this.#writing.then(write);
-    this.#writing.catch(() => {}); // Handled: callers get the error from write/flush.
+    this.#writing.catch(() => {}); // Handled: callers get it from write/flush.
   }
 }
