@@ -39,6 +39,8 @@ export class Deadline {
   readonly #onExpire: () => void;
   /** When the deadline is, epoch ms; `Infinity` when clear. */
   #at = Infinity;
+  /** How far ahead the deadline was when set: a wall clock stepped back is no reason to wait longer. */
+  #boundMs = 0;
   /** When the running timer fires; `Infinity` when none runs. */
   #firesAt = Infinity;
   #cancel: (() => void) | undefined;
@@ -68,6 +70,7 @@ export class Deadline {
    */
   set(at: number): void {
     this.#at = at;
+    this.#boundMs = at - this.#clock.now();
     if (at < this.#firesAt) this.#schedule(at);
   }
 
@@ -97,9 +100,16 @@ export class Deadline {
     this.#cancel = undefined;
     this.#firesAt = Infinity;
     if (this.#at === Infinity) return;
-    if (this.#clock.now() >= this.#at) {
+    const now = this.#clock.now();
+    if (now >= this.#at) {
       this.#at = Infinity;
       this.#onExpire();
-    } else this.#schedule(this.#at);
+      return;
+    }
+    // Further away than it was ever set: the clock was stepped back. The
+    // wait is not made longer than its bound (a timer waits the delay it
+    // was given, whatever the clock says).
+    if (this.#at - now > this.#boundMs) this.#at = now + this.#boundMs;
+    this.#schedule(this.#at);
   }
 }

@@ -38,3 +38,37 @@ Deno.test("deadline: an earlier deadline replaces the timer; a cleared one never
   await clock.tick(60_000);
   assert.equal(expired, 0);
 });
+
+Deno.test("deadline: a wall clock stepped back during the wait delays it by at most its bound", async () => {
+  let now = 10_000;
+  const timers: { at: number; fn: () => void }[] = [];
+  // A clock whose reading jumps, with timers that wait their delay in "real" time.
+  let real = 0;
+  const clock = {
+    now: () => now,
+    setTimeout(fn: () => void, ms: number) {
+      const timer = { at: real + ms, fn };
+      timers.push(timer);
+      return () => void timers.splice(timers.indexOf(timer), 1);
+    },
+  };
+  const advance = (ms: number) => {
+    real += ms;
+    now += ms;
+    for (const timer of [...timers].sort((a, b) => a.at - b.at)) {
+      if (timer.at > real) break;
+      timers.splice(timers.indexOf(timer), 1);
+      timer.fn();
+    }
+  };
+  let expiredAt: number | undefined;
+  const deadline = new Deadline(clock, () => expiredAt = real);
+  deadline.setIn(5_000);
+  advance(1_000);
+  now -= 3_600_000; // NTP steps the clock back an hour.
+  advance(4_000); // The timer fires; the deadline seems an hour away.
+  assert.equal(expiredAt, undefined);
+  advance(5_000); // At most one more bound.
+  assert.equal(expiredAt, 10_000);
+  assert.equal(timers.length, 0);
+});

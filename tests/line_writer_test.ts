@@ -80,11 +80,14 @@ async function overflow(sync: boolean) {
     if (batch) {
       batches++;
       await batch;
-      // The buffer went without a mark, the line after it with its own.
-      assert.equal(lines.lastWrittenMark, i + 1);
     }
+    // A write while a line waits for room has no mark: the mark (what the
+    // caller handed over, this line included) never runs ahead of the writes.
+    assert.ok((lines.lastWrittenMark ?? 0) < i + 1);
   }
-  assert.ok(batches >= 1, "a full buffer is written at once");
+  // 1.6 MB of lines: a full buffer went out (a promise to wait on when async).
+  assert.ok(output.writes.length > 0, "a full buffer is written at once");
+  assert.equal(batches > 0, !sync);
   const long = "y".repeat(2_000_000);
   handedOver++;
   await lines.writeLine(long);
@@ -92,7 +95,9 @@ async function overflow(sync: boolean) {
   await lines.flush();
   assert.equal(output.writes.join(""), expected.map((l) => `${l}\n`).join(""));
   assert.equal(clock.pendingTimers, 0); // flush() cancels the idle flush.
-  assert.ok(hooks.length >= 2 * (2 * batches + 2));
+  assert.equal(lines.lastWrittenMark, handedOver); // All written.
+  // A write per full buffer, then the buffer and the long line apart.
+  assert.ok(hooks.length >= 2 * (batches + 2));
   for (let i = 0; i < hooks.length; i += 2) {
     assert.deepEqual(hooks.slice(i, i + 2), ["before", "after"]);
   }
@@ -138,3 +143,52 @@ async function failure(sync: boolean) {
   assert.equal(calls, 2);
   assert.equal(lines.lastWrittenMark, 1);
 }
+
+Deno.test("line writer: to a pipe, one write at a time and one buffer filling: a stalled reader holds the caller instead of memory growing", async () => {
+  const clock = new ManualClock(0);
+  const pending: (() => void)[] = [];
+  let written = 0;
+  const lines = new LineWriter({
+    write(bytes: Uint8Array): Promise<number> {
+      return new Promise((resolve) =>
+        pending.push(() => {
+          written += bytes.length;
+          resolve(bytes.length);
+        })
+      );
+    },
+    writeSync: () => {
+      throw new Error("a pipe is written asynchronously");
+    },
+    isTerminal: () => false,
+    writesWithoutWaiting: () => false,
+  }, { clock });
+  const line = "z".repeat(999); // 1,000 bytes with its newline.
+  lines.writeLine(line);
+  await clock.tick(0); // The idle flush starts the first write; the reader stalls.
+  assert.equal(pending.length, 1);
+  let buffered = 0;
+  let held: Promise<void> | undefined;
+  while (held === undefined) {
+    held = lines.writeLine(line);
+    // Idle flushes start nothing while a write is in flight.
+    if (++buffered % 64 === 0) await clock.tick(0);
+  }
+  assert.equal(pending.length, 1, "one write in flight");
+  // One 1 MiB buffer filled meanwhile (1,048 lines), then the caller waits.
+  assert.equal(buffered, 1049);
+  let released = false;
+  held.then(() => released = true);
+  await clock.tick(0);
+  assert.equal(released, false);
+  pending.shift()!(); // The reader drains the first write...
+  await clock.tick(0);
+  assert.equal(released, true); // ...the full buffer is being written, the line buffered.
+  assert.equal(pending.length, 1);
+  const done = lines.flush();
+  pending.shift()!();
+  await clock.tick(0);
+  pending.shift()!();
+  await done;
+  assert.equal(written, 1000 * (1 + buffered));
+});

@@ -43,10 +43,11 @@ export interface CliOutput {
   /** Whether the output is a terminal. */
   isTerminal(): boolean;
   /**
-   * Whether a write never waits on a reader (a regular file, `/dev/null`):
-   * then batches are written synchronously, which is faster; a pipe or a
-   * terminal is written asynchronously, so that signals are still handled
-   * while its reader lags. Absent: `false`.
+   * Whether a write never waits on a reader that may stall (a regular file,
+   * `/dev/null`, a terminal): then batches are written synchronously, which
+   * is faster and keeps a status line in step; a pipe or a socket is written
+   * asynchronously, so that signals are still handled while its reader
+   * lags. Absent: `false`.
    */
   writesWithoutWaiting?(): boolean;
 }
@@ -237,15 +238,15 @@ export function denoIo(): CliIo {
 }
 
 /**
- * Whether this process's stdout is a regular file or a device that is not a
- * terminal (`/dev/null`); `false` when unknown. (`node:fs`'s `fstat` needs
- * no permission; Deno's `stat` of `/dev/stdout` needs `--allow-all`.)
+ * Whether this process's stdout is a regular file or a device (`/dev/null`,
+ * a terminal), not a pipe or a socket; `false` when unknown. (`node:fs`'s
+ * `fstat` needs no permission; Deno's `stat` of `/dev/stdout` needs
+ * `--allow-all`.)
  */
 function stdoutWritesWithoutWaiting(): boolean {
   try {
     const info = fstatSync(1);
-    return info.isFile() ||
-      (info.isCharacterDevice() && !Deno.stdout.isTerminal());
+    return info.isFile() || info.isCharacterDevice();
   } catch {
     return false;
   }

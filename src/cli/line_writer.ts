@@ -5,10 +5,11 @@
  * the caller asks (before a checkpoint is saved, at the end). One awaited
  * write per event cost a round trip to the thread that writes (Deno writes
  * files and pipes off the main thread) each: a catch-up ran at a quarter of
- * the library's speed. To a pipe or a terminal, writes are asynchronous so
+ * the library's speed. To a pipe or a socket, writes are asynchronous so
  * that signals (Ctrl-C, SIGTERM) are still handled while a reader does not
- * keep up; to a file or `/dev/null`, which never wait on a reader, they are
- * synchronous, which is faster (see `CliOutput.writesWithoutWaiting`).
+ * keep up, one at a time, with one buffer filling meanwhile (memory stays
+ * bounded); to a file, `/dev/null` or a terminal they are synchronous, which
+ * is faster (see `CliOutput.writesWithoutWaiting`).
  *
  * @module
  */
@@ -73,16 +74,18 @@ export interface LineWriterOptions<Mark> {
 export class LineWriter<Mark = unknown> {
   #output: CliOutput;
   #options: LineWriterOptions<Mark>;
-  #buffer: Uint8Array<ArrayBuffer>;
+  #sync: boolean;
+  #buffer: Uint8Array<ArrayBuffer> = new Uint8Array(BATCH_BYTES);
   /** A buffer whose write has completed, for reuse. */
   #spare: Uint8Array<ArrayBuffer> | undefined;
   #length = 0;
-  /** The writes so far, in order. */
-  #writing: Promise<void> = Promise.resolve();
+  /** Asynchronous mode: the one write in progress (it never rejects: see #failure). */
+  #inFlight: Promise<void> | undefined;
+  /** A line waits for room: the stream's mark covers it, so writes meanwhile get none. */
+  #holding = false;
   #failure: { error: unknown } | undefined;
   #cancelIdle: (() => void) | undefined;
   #lastWrittenMark: Mark | undefined;
-  #sync: boolean;
 
   /**
    * @param output Where the lines go.
@@ -92,7 +95,6 @@ export class LineWriter<Mark = unknown> {
     this.#output = output;
     this.#options = options;
     this.#sync = output.writesWithoutWaiting?.() ?? false;
-    this.#buffer = new Uint8Array(BATCH_BYTES);
   }
 
   /** The mark of the last write that completed; `undefined` before the first. */
@@ -101,28 +103,29 @@ export class LineWriter<Mark = unknown> {
   }
 
   /**
-   * Buffers `line` and a newline. When they do not fit, the buffer is
-   * written, and so is the line.
+   * Buffers `line` and a newline; when they do not fit, the buffer is
+   * written first. Asynchronously, one write is in progress at most, and
+   * one buffer fills meanwhile: a reader that does not keep up holds the
+   * caller here.
    *
    * @param line What to write, without its newline.
    * @returns `undefined` when the line was buffered, else a promise that
-   * settles once the write before it completed (await it: backpressure).
+   * settles once it is buffered or written (await it: backpressure).
    * @throws What an earlier write failed with.
    */
   writeLine(line: string): Promise<void> | undefined {
     if (this.#failure) throw this.#failure.error;
-    if (this.#append(line)) {
-      this.#cancelIdle ??= this.#options.clock.setTimeout(() => {
-        this.#cancelIdle = undefined;
-        this.flush().catch(() => {}); // Kept, and thrown by the next call.
-      }, 0);
-      return undefined;
+    if (!this.#append(line)) {
+      if (!this.#sync) return this.#waitForRoom(line);
+      // The buffer goes first, without a mark (this line's covers more).
+      this.#writeSync(this.#take(), true, false);
+      if (!this.#append(line)) {
+        this.#writeSync(encoder.encode(`${line}\n`), false, true);
+        return undefined;
+      }
     }
-    // The buffer goes without a mark (its last line's is not known), the
-    // line after it with the mark of everything up to it.
-    this.#writeBuffer(false);
-    this.#enqueue(encoder.encode(`${line}\n`), false, true);
-    return this.#writing;
+    this.#scheduleIdleFlush();
+    return undefined;
   }
 
   /**
@@ -130,12 +133,51 @@ export class LineWriter<Mark = unknown> {
    *
    * @returns A promise that settles once everything so far is written.
    */
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
     this.#cancelIdle?.();
     this.#cancelIdle = undefined;
-    if (this.#failure) return Promise.reject(this.#failure.error);
-    this.#writeBuffer(true);
-    return this.#writing;
+    while (true) {
+      if (this.#failure) throw this.#failure.error;
+      if (this.#inFlight) await this.#inFlight;
+      else if (this.#length === 0) return;
+      else if (this.#sync) this.#writeSync(this.#take(), true, true);
+      else this.#startWrite(this.#take(), true);
+    }
+  }
+
+  /** Asynchronous mode: waits until `line` is buffered (or written, when longer than a buffer). */
+  async #waitForRoom(line: string): Promise<void> {
+    this.#holding = true;
+    try {
+      while (true) {
+        this.#throwIfFailed();
+        if (this.#append(line)) break;
+        if (this.#inFlight) await this.#inFlight;
+        else if (this.#length > 0) this.#startWrite(this.#take(), true);
+        else {
+          this.#holding = false; // Everything before it is written: its mark is right.
+          this.#startWrite(encoder.encode(`${line}\n`), false);
+          await this.#inFlight;
+          this.#throwIfFailed();
+          return;
+        }
+      }
+    } finally {
+      this.#holding = false;
+    }
+    this.#scheduleIdleFlush();
+  }
+
+  /** One timer at a time: the buffer goes out when the event loop turns. */
+  #scheduleIdleFlush(): void {
+    this.#cancelIdle ??= this.#options.clock.setTimeout(() => {
+      this.#cancelIdle = undefined;
+      this.flush().catch(() => {}); // Kept, and thrown by the next call.
+    }, 0);
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure) throw this.#failure.error;
   }
 
   /** Encodes `line` and a newline after the buffered bytes; `false` when they do not fit. */
@@ -151,45 +193,47 @@ export class LineWriter<Mark = unknown> {
     return true;
   }
 
-  /** Queues the buffered bytes and starts a new buffer. */
-  #writeBuffer(marked: boolean): void {
-    if (this.#length === 0) return;
+  /** The buffered bytes; a new buffer starts. */
+  #take(): Uint8Array {
     const bytes = this.#buffer.subarray(0, this.#length);
     this.#buffer = this.#spare ?? new Uint8Array(BATCH_BYTES);
     this.#spare = undefined;
     this.#length = 0;
-    this.#enqueue(bytes, true, marked);
+    return bytes;
   }
 
-  /** Writes `bytes` after the writes before it; `reuse`: its buffer is one of ours. */
-  #enqueue(bytes: Uint8Array, reuse: boolean, marked: boolean): void {
+  /** After a write of `bytes` completed: its mark, and its buffer back for reuse. */
+  #written(
+    bytes: Uint8Array,
+    reuse: boolean,
+    mark: Mark | undefined,
+    marked: boolean,
+  ) {
+    if (marked) this.#lastWrittenMark = mark;
+    if (reuse) this.#spare = new Uint8Array(bytes.buffer as ArrayBuffer);
+  }
+
+  #writeSync(bytes: Uint8Array, reuse: boolean, marked: boolean): void {
     const mark = marked ? this.#options.mark?.() : undefined;
-    const written = () => {
-      if (marked) this.#lastWrittenMark = mark;
-      if (reuse) this.#spare = new Uint8Array(bytes.buffer as ArrayBuffer);
-    };
-    const failed = (error: unknown) => {
-      this.#failure ??= { error };
-      return error;
-    };
-    if (this.#sync) {
-      // Each write completes before the next is made: nothing is queued.
-      if (this.#failure) return;
-      this.#options.beforeWrite?.();
-      try {
-        let done = 0;
-        while (done < bytes.length) {
-          done += this.#output.writeSync(bytes.subarray(done));
-        }
-        written();
-      } catch (error) {
-        this.#writing = Promise.reject(failed(error));
-        this.#writing.catch(() => {}); // Handled: callers get it from write/flush.
-      } finally {
-        this.#options.afterWrite?.();
+    this.#options.beforeWrite?.();
+    try {
+      let done = 0;
+      while (done < bytes.length) {
+        done += this.#output.writeSync(bytes.subarray(done));
       }
-      return;
+    } catch (error) {
+      this.#failure ??= { error };
+      throw error;
+    } finally {
+      this.#options.afterWrite?.();
     }
+    this.#written(bytes, reuse, mark, marked);
+  }
+
+  /** Starts the one asynchronous write (none may be in progress). */
+  #startWrite(bytes: Uint8Array, reuse: boolean): void {
+    const marked = !this.#holding;
+    const mark = marked ? this.#options.mark?.() : undefined;
     const write = async () => {
       this.#options.beforeWrite?.();
       try {
@@ -197,15 +241,16 @@ export class LineWriter<Mark = unknown> {
         while (done < bytes.length) {
           done += await this.#output.write(bytes.subarray(done));
         }
-        written();
-      } catch (error) {
-        throw failed(error);
       } finally {
         this.#options.afterWrite?.();
       }
     };
-    // After a failure nothing more is written: the chain stays rejected.
-    this.#writing = this.#writing.then(write);
-    this.#writing.catch(() => {}); // Handled: callers get it from write/flush.
+    this.#inFlight = write().then(() => {
+      this.#inFlight = undefined;
+      this.#written(bytes, reuse, mark, marked);
+    }, (error) => {
+      this.#inFlight = undefined;
+      this.#failure ??= { error };
+    });
   }
 }

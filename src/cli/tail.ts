@@ -268,73 +268,77 @@ async function follow(
     interrupted = true;
     void stream.close();
   });
-  let exitCode = 0;
-  let failure: string | undefined;
-  const fail = (error: unknown): void => {
-    exitCode = 1;
-    const message = `${label}: ${(error as Error)?.message}`;
-    // A save that failed in the loop usually fails again at the end: say it once.
-    if (message !== failure) writeTextSync(io.stderr, `${message}\n`);
-    failure = message;
-  };
-  /** Stopped by --max or Ctrl-C right after writing an event: it counts as done. */
-  let stoppedAfterWrite = false;
-  /** The reader of stdout went away (`| head`): a normal end. */
-  let outputClosed = false;
-  let caught: { error: unknown } | undefined;
-  status?.start();
   try {
-    for await (const event of events) {
-      const batch = lines.writeLine(render(event)); // A promise when a batch goes out.
-      if (batch) await batch;
-      written++;
-      lastEventDt = typeof event.meta?.dt === "string"
-        ? event.meta.dt
-        : lastEventDt;
-      if (
-        (options.max !== undefined && written >= options.max) || interrupted
-      ) {
-        stoppedAfterWrite = true;
-        break;
+    let exitCode = 0;
+    let failure: string | undefined;
+    const fail = (error: unknown): void => {
+      exitCode = 1;
+      const message = `${label}: ${(error as Error)?.message}`;
+      // A save that failed in the loop usually fails again at the end: say it once.
+      if (message !== failure) writeTextSync(io.stderr, `${message}\n`);
+      failure = message;
+    };
+    /** Stopped by --max or Ctrl-C right after writing an event: it counts as done. */
+    let stoppedAfterWrite = false;
+    /** The reader of stdout went away (`| head`): a normal end. */
+    let outputClosed = false;
+    let caught: { error: unknown } | undefined;
+    status?.start();
+    try {
+      for await (const event of events) {
+        const batch = lines.writeLine(render(event)); // A promise when a batch goes out.
+        if (batch) await batch;
+        written++;
+        lastEventDt = typeof event.meta?.dt === "string"
+          ? event.meta.dt
+          : lastEventDt;
+        if (
+          (options.max !== undefined && written >= options.max) || interrupted
+        ) {
+          stoppedAfterWrite = true;
+          break;
+        }
+      }
+    } catch (error) {
+      caught = { error };
+    } finally {
+      // The last lines go out before any message, the status line's end and the last save
+      // (a reader that does not keep up holds them: Ctrl-C again still quits).
+      try {
+        await lines.flush();
+      } catch (error) {
+        stoppedAfterWrite = false;
+        caught ??= { error };
+      }
+      if (caught !== undefined) {
+        if (isBrokenPipe(caught.error)) outputClosed = true;
+        else {
+          status?.stop(); // Clear the line before the message.
+          fail(caught.error);
+        }
+      }
+      status?.stop();
+      await stream.close();
+    }
+    // checkpointed() keeps a break's last event unsaved, as it may be unprocessed; this one was
+    // written. A closed output keeps the cursor of the last batch that was written.
+    const last = stoppedAfterWrite
+      ? stream.cursor
+      : outputClosed
+      ? lines.lastWrittenMark
+      : undefined;
+    if (store !== undefined && last !== undefined && last !== "") {
+      try {
+        await store.save(last);
+      } catch (error) {
+        fail(error);
       }
     }
-  } catch (error) {
-    caught = { error };
+    return exitCode;
   } finally {
-    // The last lines go out before any message, the status line's end and the last save
-    // (a reader that does not keep up holds them: Ctrl-C again still quits).
-    try {
-      await lines.flush();
-    } catch (error) {
-      stoppedAfterWrite = false;
-      caught ??= { error };
-    }
-    if (caught !== undefined) {
-      if (isBrokenPipe(caught.error)) outputClosed = true;
-      else {
-        status?.stop(); // Clear the line before the message.
-        fail(caught.error);
-      }
-    }
-    status?.stop();
-    await stream.close();
+    // Last: a second Ctrl-C still quits while the last lines or the last save wait.
+    stopListening();
   }
-  // checkpointed() keeps a break's last event unsaved, as it may be unprocessed; this one was
-  // written. A closed output keeps the cursor of the last batch that was written.
-  const last = stoppedAfterWrite
-    ? stream.cursor
-    : outputClosed
-    ? lines.lastWrittenMark
-    : undefined;
-  if (store !== undefined && last !== undefined && last !== "") {
-    try {
-      await store.save(last);
-    } catch (error) {
-      fail(error);
-    }
-  }
-  stopListening();
-  return exitCode;
 }
 
 /**

@@ -307,7 +307,8 @@ export function parseRecord(line: string): RelayRecord {
     partition: value.partition,
     offset: value.offset,
     timestamp: value.timestamp,
-    data: line.startsWith(head) && line.endsWith("}")
+    data: line.startsWith(head) && line.endsWith("}") &&
+        Object.keys(value).length === 5
       ? line.slice(head.length, -1)
       : JSON.stringify(value.data),
   };
