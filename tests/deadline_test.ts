@@ -39,7 +39,7 @@ Deno.test("deadline: an earlier deadline replaces the timer; a cleared one never
   assert.equal(expired, 0);
 });
 
-Deno.test("deadline: a wall clock stepped back during the wait delays it by at most its bound", async () => {
+Deno.test("deadline: a wall clock stepped back during the wait delays it by at most its bound", () => {
   let now = 10_000;
   const timers: { at: number; fn: () => void }[] = [];
   // A clock whose reading jumps, with timers that wait their delay in "real" time.
