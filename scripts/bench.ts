@@ -47,6 +47,7 @@ import { printRelayBench } from "./bench_relay.ts";
 import { printPostgresBench } from "./bench_postgres.ts";
 import { benchPeers, printPeerBench } from "./bench_peers.ts";
 import { benchCatchUp, printCatchUpBench } from "./bench_catchup.ts";
+import { median } from "./bench_process.ts";
 
 const MB = 1e6;
 const quick = Deno.args.includes("--quick");
@@ -128,12 +129,6 @@ const contenders: [string, Contender][] = [
         .pipeThrough(new EventSourceParserStream()),
     )],
 ];
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 interface Row {
   corpus: string;

@@ -112,8 +112,7 @@ export async function benchClient(
     }
   }
   return contenders.map(([name]) => {
-    const sorted = times.get(name)!.sort((a, b) => a - b);
-    const ms = sorted[sorted.length >> 1];
+    const ms = median(times.get(name)!);
     return {
       name,
       ms,

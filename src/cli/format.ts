@@ -12,10 +12,8 @@ import { oneLineJson } from "../raw_event.ts";
 import type { CliOutput } from "./io.ts";
 
 /**
- * One event as an NDJSON line (without its newline): its JSON text as the
- * server sent it (the stream's `eventText`: no second serialization, and
- * integers beyond 2^53 stay as sent) when that is one line, else
- * `JSON.stringify(event)`.
+ * One event as an NDJSON line (without its newline): see
+ * {@linkcode oneLineJson} (the server's text when it is one line).
  *
  * @param event The event.
  * @param text Its JSON text, when known.

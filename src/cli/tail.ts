@@ -310,14 +310,11 @@ async function follow(
         stoppedAfterWrite = false;
         caught ??= { error };
       }
+      status?.stop(); // Cleared before any message.
       if (caught !== undefined) {
         if (isBrokenPipe(caught.error)) outputClosed = true;
-        else {
-          status?.stop(); // Clear the line before the message.
-          fail(caught.error);
-        }
+        else fail(caught.error);
       }
-      status?.stop();
       await stream.close();
     }
     // checkpointed() keeps a break's last event unsaved, as it may be unprocessed; this one was
