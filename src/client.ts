@@ -71,7 +71,7 @@ import {
   type EventStreamStats,
   resolveConfig,
 } from "./options.ts";
-import { readMeta } from "./raw_event.ts";
+import { readMeta, readPosition } from "./raw_event.ts";
 import { ResumePoint } from "./resume_point.ts";
 import { SseDecoder, type SseFrame } from "./sse/decoder.ts";
 import type { EventOf, StreamName } from "./streams.ts";
@@ -683,7 +683,12 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
   #accept(frame: SseFrame): E | undefined | null {
     const prefilter = this.#config.prefilter;
     if (prefilter !== undefined && !prefilter(frame.data)) {
-      const meta = readMeta(frame.data);
+      // A rejected event only moves the cursor: its position is enough
+      // (readPosition skips most of meta), unless its time still counts.
+      let meta: unknown = this.#resume.needsEventTime
+        ? undefined
+        : readPosition(frame.data);
+      if (!isMeta(meta)) meta = readMeta(frame.data);
       // No readable meta: the full parse below says what is wrong.
       if (isMeta(meta)) return this.#acceptMeta(frame, meta, undefined);
     }
@@ -754,6 +759,8 @@ class Session<E extends EventStreamsEvent> implements EventStream<E> {
       return undefined;
     }
     if (event === undefined) {
+      // Read by readPosition, meta has no id (nor domain: a canary counts
+      // as filtered); the same text would be rejected again anyway.
       if (this.#seen && typeof meta.id === "string") {
         this.#seen.remember(meta.id);
       }

@@ -221,7 +221,10 @@ export interface EventStreamStats {
   reconnects: number;
   /** Events dropped as already delivered: below the cursor, or a `meta.id` seen recently. */
   duplicates: number;
-  /** Canary events dropped (see {@linkcode EventStreamOptions.canary}). */
+  /**
+   * Canary events dropped (see {@linkcode EventStreamOptions.canary}); one
+   * that a prefilter rejected unparsed counts as `filtered`.
+   */
   canaryDropped: number;
   /** Events the {@linkcode EventStreamOptions.filter} rejected. */
   filtered: number;

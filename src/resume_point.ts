@@ -384,6 +384,17 @@ export class ResumePoint {
   }
 
   /**
+   * Whether an event's time (`meta.dt`) still counts: while the cursor is
+   * not yet known from an id or holds "latest" entries to pin, and when
+   * resuming by `since`. Otherwise its position (topic, partition, offset) is
+   * all that judging and consuming it reads.
+   */
+  get needsEventTime(): boolean {
+    return this.#bySince !== null || this.#hasLatest || this.#provisional ||
+      this.#consumed === undefined;
+  }
+
+  /**
    * Whether the connection's `Last-Event-ID` placed some partition by
    * timestamp: then events already consumed under another topic-partition
    * (the same `meta.id`) may come again, and are worth checking for.

@@ -1574,6 +1574,35 @@ Deno.test("events a prefilter rejects are dropped unparsed, and the cursor moves
   await finish(h);
 });
 
+Deno.test("events a prefilter rejects still give their time while the cursor is not settled", async () => {
+  // Unparsed events are read for their position only once the cursor is
+  // known from an id. Before, the earliest event time is what a "latest"
+  // entry is pinned to, and events come out of time order.
+  const h = harness({ prefilter: () => false });
+  const w = new KafkaSseWriter(RC, [EQIAD, CODFW]);
+  const [late, early, last] = [
+    { topic: EQIAD, offset: 100, dt: new Date(T0 + 5_000).toISOString() },
+    { topic: EQIAD, offset: 101, dt: new Date(T0 + 1_500).toISOString() },
+    { topic: EQIAD, offset: 102, dt: new Date(T0 + 6_000).toISOString() },
+  ];
+  const withoutId = (m: LogMessage) =>
+    `event: message\ndata: ${JSON.stringify(w.event(m))}\n\n`;
+  h.server.stream().push(withoutId(late) + withoutId(early) + w.frame(last));
+  const pending = h.it.next();
+  await h.clock.tick(0);
+  assert.equal(h.stream.stats.filtered, 3);
+  assert.equal(
+    h.stream.cursor,
+    `[{"topic":"${EQIAD}","partition":0,"offset":103},{"topic":"${CODFW}","partition":0,"timestamp":${
+      T0 + 1_000
+    }}]`,
+    "codfw pinned to the earliest event's second",
+  );
+  await h.stream.close();
+  await pending;
+  await finish(h);
+});
+
 Deno.test("hands over the events of one chunk one at a time, the cursor exact at each; a filter that throws ends the iteration and releases the connection", async () => {
   const boom = new Error("filter failed");
   let calls = 0;
