@@ -245,7 +245,9 @@ function integerEnd(text: string, start: number): number {
 /** The value of the digits `text[start..end)` (beyond 2^53 not exact: not a safe integer either way). */
 function integerValue(text: string, start: number, end: number): number {
   let value = 0;
-  for (let i = start; i < end; i++) value = value * 10 + text.charCodeAt(i) - 0x30;
+  for (let i = start; i < end; i++) {
+    value = value * 10 + text.charCodeAt(i) - 0x30;
+  }
   return value;
 }
 
